@@ -1,0 +1,25 @@
+"""Settings base shared by every service: environment variables, comma-separated lists."""
+
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+# A list given in the environment as "a,b,c" (an empty string is an empty list).
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service reads; each service subclasses this in its own config.py."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
