@@ -46,8 +46,14 @@ def error_from_response(response: httpx.Response, what: str) -> ServiceError:
 
 def error_from_exception(exc: httpx.HTTPError, what: str) -> TransientError:
     """Transport failures (refused, reset, timed out) are worth another try."""
-    kind = type(exc).__name__
-    return TransientError(f"{what}: {kind} {exc}".strip())
+    try:
+        target = f" {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+    except RuntimeError:  # no request attached
+        target = ""
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"{what}: no answer from{target} in time ({type(exc).__name__})")
+    return TransientError(f"{what}: could not reach{target} ({reason})")
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 3, max_wait: float = 10.0) -> T:

@@ -1,0 +1,66 @@
+"""The internal task API that the gateway calls."""
+
+import uuid
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
+
+from . import tasks
+from .health import database_ok, probe_endpoints
+
+router = APIRouter(prefix="/internal")
+
+
+def _not_found(task_id: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"Task {task_id} not found")
+
+
+def _checked_id(task_id: str) -> str:
+    try:
+        return str(uuid.UUID(task_id))
+    except ValueError:
+        raise _not_found(task_id) from None
+
+
+@router.post("/tasks", status_code=201, response_model=TaskRecord)
+async def create_task(body: TaskCreate, request: Request) -> TaskRecord:
+    deployments = request.app.state.settings.deployments()
+    for role, tier in (("vision", body.vision_quantization), ("text", body.text_quantization)):
+        if tier not in deployments.get(role, {}):
+            available = ", ".join(deployments.get(role, {})) or "none"
+            raise HTTPException(422, f"{role}_quantization {tier!r} is not deployed on this server; "
+                                     f"deployed {role} tiers: {available}")
+    return await run_in_threadpool(tasks.create_task, request.app.state.sessions, body)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskRecord)
+async def get_task(task_id: str, request: Request) -> TaskRecord:
+    record = await run_in_threadpool(tasks.get_task, request.app.state.sessions, _checked_id(task_id))
+    if record is None:
+        raise _not_found(task_id)
+    return record
+
+
+@router.get("/tasks", response_model=TaskPage)
+async def list_tasks(request: Request, limit: int = Query(100, ge=1, le=1000),
+                     offset: int = Query(0, ge=0)) -> TaskPage:
+    total, records = await run_in_threadpool(tasks.list_tasks, request.app.state.sessions, limit, offset)
+    return TaskPage(total=total, tasks=records)
+
+
+@router.delete("/tasks/{task_id}", status_code=204)
+async def delete_task(task_id: str, request: Request) -> Response:
+    if not await run_in_threadpool(tasks.delete_task, request.app.state.sessions, _checked_id(task_id)):
+        raise _not_found(task_id)
+    return Response(status_code=204)
+
+
+@router.get("/health", response_model=OrchestratorHealth)
+async def health(request: Request) -> OrchestratorHealth:
+    state = request.app.state
+    db_ok = await run_in_threadpool(database_ok, state.sessions)
+    active = await run_in_threadpool(tasks.count_active, state.sessions) if db_ok else 0
+    endpoints = await probe_endpoints(state.models, state.settings.deployments())
+    return OrchestratorHealth(database_ok=db_ok, active_tasks=active, endpoints=endpoints)

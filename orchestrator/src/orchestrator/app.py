@@ -1,0 +1,62 @@
+"""The orchestrator: internal task API plus, unless RUN_WORKERS=false, the workers in the same process."""
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from service_common.logging import configure_logging
+
+from .api import router
+from .clients.models import ModelClient
+from .config import OrchestratorSettings
+from .db import create_db_engine, create_session_factory
+from .migrate import upgrade_to_head
+from .worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
+    settings = settings or OrchestratorSettings()
+    configure_logging("orchestrator", settings.log_level)
+    engine = create_db_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await asyncio.to_thread(upgrade_to_head, engine)
+        async with httpx.AsyncClient(timeout=settings.model_call_timeout_s) as http:
+            app.state.models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
+            worker = Worker(settings, app.state.sessions, http) if settings.run_workers else None
+            loop_task = asyncio.create_task(worker.run()) if worker else None
+            try:
+                yield
+            finally:
+                if worker and loop_task:
+                    await worker.stop()
+                    loop_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await loop_task
+        engine.dispose()
+
+    app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.sessions = create_session_factory(engine)
+    app.include_router(router)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", str(exc).splitlines()[0])
+        return JSONResponse({"detail": "the task database is unavailable, try again shortly",
+                             "retryable": True}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.get("/health")
+    async def liveness() -> dict:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,51 @@
+"""Health of the database and of each deployed model endpoint, GPU facts included."""
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from service_common.contracts import EndpointHealth
+from service_common.errors import ServiceError
+
+from .clients.models import ModelClient
+from .config import ModelEndpoint
+
+
+def database_ok(sessions: sessionmaker[Session]) -> bool:
+    try:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def probe_endpoint(models: ModelClient, role: str, tier: str, endpoint: ModelEndpoint) -> EndpointHealth:
+    """Ask the endpoint for its models; GPU facts come from the model card's `device` when it has one
+    (the lite server says it has no GPU) or from the operator's `gpu_name` for the endpoint."""
+    health = EndpointHealth(role=role, tier=tier, base_url=endpoint.base_url, model=endpoint.model,
+                            reachable=False)
+    try:
+        cards = await models.list_models(endpoint)
+    except ServiceError as exc:
+        health.detail = exc.message
+        return health
+    card = next((c for c in cards if isinstance(c, dict) and c.get("id") == endpoint.model), None)
+    if card is None:
+        health.detail = f"model {endpoint.model!r} is not served there"
+        return health
+    health.reachable = True
+    device = card.get("device")
+    if isinstance(device, dict):
+        health.gpu_available = bool(device.get("gpu_available"))
+        health.gpu_name = device.get("gpu_name") if health.gpu_available else None
+    elif endpoint.gpu_name:
+        health.gpu_available, health.gpu_name = True, endpoint.gpu_name
+    return health
+
+
+async def probe_endpoints(models: ModelClient, deployments: dict[str, dict[str, ModelEndpoint]]) -> list[EndpointHealth]:
+    jobs = [probe_endpoint(models, role, tier, endpoint)
+            for role, tiers in deployments.items() for tier, endpoint in tiers.items()]
+    return list(await asyncio.gather(*jobs))

@@ -1,0 +1,142 @@
+"""Claiming tasks under a lease, and the fenced writes a worker makes while it holds one.
+
+A claim bumps `attempt` and sets `lease_owner`; every later write by that worker names both,
+so a worker that lost its lease (paused, partitioned, or its task deleted) cannot write again.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service_common.contracts import TERMINAL_STATUSES, TaskStatus
+
+from .clock import utcnow
+from .models import Task, TaskEvent
+
+TERMINAL = [s.value for s in TERMINAL_STATUSES]
+
+
+class LeaseLost(Exception):
+    """The task was taken over, finished elsewhere, or deleted: stop working on it."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    task_id: str
+    owner: str
+    attempt: int
+    request: dict
+    checkpoints: dict
+    status: str
+    last_error: str | None
+
+
+def _claimable(now):
+    return and_(
+        Task.status.not_in(TERMINAL),
+        Task.cancel_requested.is_(False),
+        or_(Task.lease_expires_at.is_(None), Task.lease_expires_at < now),
+        or_(Task.not_before.is_(None), Task.not_before <= now),
+    )
+
+
+def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float) -> Claim | None:
+    """Take the oldest claimable task, or None. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps
+    concurrent claimers off each other's rows; the re-checked WHERE makes it safe elsewhere too."""
+    now = utcnow()
+    with sessions.begin() as session:
+        task_id = session.scalar(
+            select(Task.id).where(_claimable(now)).order_by(Task.created_at).limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if task_id is None:
+            return None
+        claimed = session.execute(
+            update(Task)
+            .where(Task.id == task_id, _claimable(now))
+            .values(
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                attempt=Task.attempt + 1,
+                started_at=func.coalesce(Task.started_at, now),
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            return None
+        task = session.execute(select(Task).where(Task.id == task_id)).scalar_one()
+        session.add(TaskEvent(task_id=task.id, at=now, kind="claimed", status=task.status,
+                              attempt=task.attempt, detail=owner))
+        return Claim(task.id, owner, task.attempt, dict(task.request), dict(task.checkpoints or {}),
+                     task.status, task.last_error)
+
+
+def _fenced_update(session: Session, claim: Claim, **values) -> None:
+    result = session.execute(
+        update(Task)
+        .where(Task.id == claim.task_id, Task.lease_owner == claim.owner, Task.attempt == claim.attempt,
+               Task.status.not_in(TERMINAL))
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(claim.task_id)
+
+
+def extend_lease(sessions: sessionmaker[Session], claim: Claim, lease_s: float) -> None:
+    with sessions.begin() as session:
+        _fenced_update(session, claim, lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+
+
+def enter_stage(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus) -> None:
+    with sessions.begin() as session:
+        _fenced_update(session, claim, status=stage.value)
+        session.add(TaskEvent(task_id=claim.task_id, at=utcnow(), kind="status", status=stage.value,
+                              attempt=claim.attempt))
+
+
+def save_checkpoint(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus, output: dict,
+                    **result_fields) -> dict:
+    """Store one stage's output (and the public fields it fills); returns the new checkpoint map."""
+    with sessions.begin() as session:
+        current = session.scalar(select(Task.checkpoints).where(Task.id == claim.task_id)) or {}
+        checkpoints = {**current, stage.value: output}
+        _fenced_update(session, claim, checkpoints=checkpoints, **result_fields)
+        return checkpoints
+
+
+def complete_task(sessions: sessionmaker[Session], claim: Claim) -> None:
+    now = utcnow()
+    with sessions.begin() as session:
+        _fenced_update(session, claim, status=TaskStatus.COMPLETED.value, completed_at=now, error=None,
+                       lease_owner=None, lease_expires_at=None)
+        session.add(TaskEvent(task_id=claim.task_id, at=now, kind="status", status="completed",
+                              attempt=claim.attempt))
+
+
+def fail_task(sessions: sessionmaker[Session], claim: Claim, error: str) -> None:
+    now = utcnow()
+    with sessions.begin() as session:
+        _fenced_update(session, claim, status=TaskStatus.FAILED.value, completed_at=now, error=error,
+                       lease_owner=None, lease_expires_at=None)
+        session.add(TaskEvent(task_id=claim.task_id, at=now, kind="status", status="failed",
+                              attempt=claim.attempt, detail=error))
+
+
+def release_for_retry(sessions: sessionmaker[Session], claim: Claim, error: str, delay_s: float) -> None:
+    """Hand the task back after a transient failure; it is claimable again after `delay_s`."""
+    now = utcnow()
+    with sessions.begin() as session:
+        _fenced_update(session, claim, last_error=error, lease_owner=None, lease_expires_at=None,
+                       not_before=now + timedelta(seconds=delay_s))
+        session.add(TaskEvent(task_id=claim.task_id, at=now, kind="retry", attempt=claim.attempt,
+                              detail=error))
+
+
+def release_unstarted(sessions: sessionmaker[Session], claim: Claim) -> None:
+    """Give the task back on shutdown without counting the attempt against it."""
+    with sessions.begin() as session:
+        _fenced_update(session, claim, lease_owner=None, lease_expires_at=None, attempt=claim.attempt - 1)

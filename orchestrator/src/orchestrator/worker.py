@@ -1,0 +1,159 @@
+"""Workers: claim a task, keep its lease alive, run its unfinished stages, record the outcome."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from service_common.contracts import STAGES
+from service_common.errors import PermanentError, TransientError
+
+from .clients.media import MediaClient
+from .clients.models import ModelClient
+from .config import OrchestratorSettings
+from .pipeline import Pipeline
+from .queue import (
+    Claim,
+    LeaseLost,
+    claim_next_task,
+    complete_task,
+    enter_stage,
+    extend_lease,
+    fail_task,
+    release_for_retry,
+    release_unstarted,
+    save_checkpoint,
+)
+
+log = logging.getLogger(__name__)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(self, settings: OrchestratorSettings, sessions: sessionmaker[Session], http: httpx.AsyncClient):
+        self.settings = settings
+        self.sessions = sessions
+        self.worker_id = new_worker_id()
+        self.pipeline = Pipeline(settings, MediaClient(http, settings.media_service_url),
+                                 ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s))
+        self._stopping = asyncio.Event()
+        self._running: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        """Claim and run tasks until stop() is called; at most worker_concurrency at once."""
+        log.info("worker %s started", self.worker_id)
+        while not self._stopping.is_set():
+            claim = None
+            if len(self._running) < self.settings.worker_concurrency:
+                try:
+                    claim = await asyncio.to_thread(claim_next_task, self.sessions, self.worker_id,
+                                                    self.settings.lease_s)
+                except Exception as exc:  # the database may be down for a while; keep trying
+                    log.warning("claiming failed: %s", exc)
+            if claim is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.settings.poll_interval_s)
+                continue
+            job = asyncio.create_task(self.process(claim))
+            self._running.add(job)
+            job.add_done_callback(self._running.discard)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Claim nothing more; give running tasks `grace_s`, then hand them back."""
+        self._stopping.set()
+        if self._running:
+            _, pending = await asyncio.wait(set(self._running), timeout=grace_s)
+            for job in pending:
+                job.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def process(self, claim: Claim) -> None:
+        body = asyncio.create_task(self._run_stages(claim))
+        lease_lost = asyncio.Event()
+        beat = asyncio.create_task(self._heartbeat(claim, body, lease_lost))
+        try:
+            await body
+        except asyncio.CancelledError:
+            if lease_lost.is_set():
+                log.info("task %s: deleted or taken over, stopped working on it", claim.task_id)
+                return
+            # Shutting down: hand the task back without counting this attempt against it.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(release_unstarted, self.sessions, claim)
+            raise
+        except LeaseLost:
+            log.info("task %s: deleted or taken over, stopped working on it", claim.task_id)
+        except Exception:
+            # The lease runs out and another claim resumes from the last checkpoint.
+            log.exception("task %s: unexpected error", claim.task_id)
+        finally:
+            beat.cancel()
+
+    async def _heartbeat(self, claim: Claim, body: asyncio.Task, lease_lost: asyncio.Event) -> None:
+        interval = max(self.settings.lease_s / 3, 0.2)
+        while not body.done():
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(extend_lease, self.sessions, claim, self.settings.lease_s)
+            except LeaseLost:
+                lease_lost.set()
+                body.cancel()  # stop its calls now rather than at its next write
+                return
+            except Exception as exc:
+                log.warning("task %s: heartbeat failed: %s", claim.task_id, exc)
+
+    async def _run_stages(self, claim: Claim) -> None:
+        if claim.attempt > self.settings.max_attempts:
+            reason = claim.last_error or "the worker running it stopped"
+            await asyncio.to_thread(fail_task, self.sessions, claim,
+                                    f"{reason} (gave up after {self.settings.max_attempts} attempts)")
+            return
+        checkpoints = dict(claim.checkpoints)
+        timeouts = self.settings.stage_timeouts()
+        for stage in STAGES:
+            if stage.value in checkpoints:
+                continue
+            await asyncio.to_thread(enter_stage, self.sessions, claim, stage)
+            try:
+                output = await asyncio.wait_for(
+                    self.pipeline.run_stage(stage, claim.request, checkpoints), timeouts[stage.value])
+            except TimeoutError:
+                await self._fail(claim, f"{stage.value.replace('_', ' ')} timed out after "
+                                        f"{timeouts[stage.value]:.0f} s")
+                return
+            except PermanentError as exc:
+                await self._fail(claim, exc.message)
+                return
+            except TransientError as exc:
+                await self._retry_or_fail(claim, exc.message)
+                return
+            checkpoints = await asyncio.to_thread(save_checkpoint, self.sessions, claim, stage,
+                                                  output.checkpoint, **output.result_fields)
+        await asyncio.to_thread(complete_task, self.sessions, claim)
+        log.info("task %s completed", claim.task_id)
+
+    async def _fail(self, claim: Claim, error: str) -> None:
+        log.info("task %s failed: %s", claim.task_id, error)
+        await asyncio.to_thread(fail_task, self.sessions, claim, _one_line(error))
+
+    async def _retry_or_fail(self, claim: Claim, error: str) -> None:
+        if claim.attempt >= self.settings.max_attempts:
+            await self._fail(claim, f"{error} (gave up after {claim.attempt} attempts)")
+            return
+        delay = self.settings.retry_backoff_s * (2 ** (claim.attempt - 1)) * random.uniform(0.8, 1.2)
+        log.info("task %s: transient failure, retrying in %.1f s: %s", claim.task_id, delay, error)
+        await asyncio.to_thread(release_for_retry, self.sessions, claim, _one_line(error), delay)
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,43 @@
+"""Fixtures shared by the whole suite: databases (SQLite and a real PostgreSQL) and test videos."""
+
+import os
+import uuid
+
+import psycopg
+import pytest
+
+from tests.support.postgres import throwaway_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """TEST_DATABASE_URL when given, else a throwaway cluster started for this test run."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    with throwaway_postgres() as (url, _data_dir):
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """A fresh, empty database on the test server for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = postgres_server_url.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'tasks.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
