@@ -1,0 +1,1 @@
+"""CPU lite model server: an OpenAI-compatible API backed by classical vision and extractive summarisation."""

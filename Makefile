@@ -1,0 +1,38 @@
+# The front door: `make run` starts everything on localhost, `make test` runs the suite.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+PORT ?= 8000
+
+.PHONY: setup run test lint lock clean
+
+setup: .venv/.synced
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml */pyproject.toml | $(UV)
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	touch $@
+
+$(UV):
+	$(MAKE) .tools/bin/uv
+
+run: setup
+	@mkdir -p var
+	@echo "Gateway on http://127.0.0.1:$(PORT) (API docs at /docs); Ctrl-C stops every service."
+	GATEWAY_PORT=$(PORT) .venv/bin/honcho -d $(CURDIR) -f deploy/local/Procfile start
+
+test: setup
+	.venv/bin/python -m pytest
+
+lint: setup
+	.venv/bin/ruff check .
+
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON)
+
+clean:
+	rm -rf .venv .tools var

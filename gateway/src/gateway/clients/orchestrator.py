@@ -1,0 +1,90 @@
+"""The orchestrator's internal task API, seen from the gateway.
+
+Failures are sorted by what the public client should do about them: the orchestrator being down or
+answering 5xx is `TransientError` (503 + Retry-After: try later), a request it refuses on purpose is
+`TaskRefused` (422: change the request), anything else unexpected is `PermanentError` (502).
+Requests are not retried here: the gateway answers quickly and tells the caller when to come back,
+and retrying a POST could create the same task twice.
+"""
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
+from service_common.errors import PermanentError, TransientError
+from service_common.http import error_from_exception, error_from_response
+
+WHAT = "orchestrator"
+
+
+class TaskRefused(Exception):
+    """The orchestrator declined the request for a reason the caller can fix (e.g. tier not deployed)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _raw_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) and detail else f"HTTP {response.status_code}"
+
+
+class OrchestratorClient:
+    def __init__(self, http: httpx.AsyncClient):
+        self._http = http
+
+    async def _call(
+        self, method: str, path: str, *, not_found_ok: bool = False, **kwargs
+    ) -> httpx.Response | None:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise error_from_exception(exc, WHAT) from exc
+        if response.status_code == 404 and not_found_ok:
+            return None
+        if response.status_code == 422:
+            raise TaskRefused(_raw_detail(response))
+        if response.status_code >= 500:
+            # Whatever the body claims, a 5xx means the service cannot answer right now.
+            error = error_from_response(response, WHAT)
+            raise TransientError(error.message, retry_after=getattr(error, "retry_after", None))
+        if response.is_error:
+            error = error_from_response(response, WHAT)
+            raise PermanentError(f"{WHAT} answered HTTP {response.status_code}: {error.message}")
+        return response
+
+    @staticmethod
+    def _parse(model: type[BaseModel], response: httpx.Response) -> Any:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            count = exc.error_count()
+            raise PermanentError(f"{WHAT} sent a malformed {model.__name__} ({count} errors)") from exc
+
+    async def create_task(self, request: TaskCreate) -> TaskRecord:
+        response = await self._call("POST", "/internal/tasks", json=request.model_dump(mode="json"))
+        return self._parse(TaskRecord, response)
+
+    async def get_task(self, task_id: UUID) -> TaskRecord | None:
+        response = await self._call("GET", f"/internal/tasks/{task_id}", not_found_ok=True)
+        return None if response is None else self._parse(TaskRecord, response)
+
+    async def list_tasks(self, limit: int, offset: int) -> TaskPage:
+        response = await self._call("GET", "/internal/tasks", params={"limit": limit, "offset": offset})
+        return self._parse(TaskPage, response)
+
+    async def delete_task(self, task_id: UUID) -> bool:
+        """True when it was deleted, False when there was no such task."""
+        response = await self._call("DELETE", f"/internal/tasks/{task_id}", not_found_ok=True)
+        return response is not None
+
+    async def health(self) -> OrchestratorHealth:
+        response = await self._call("GET", "/internal/health")
+        return self._parse(OrchestratorHealth, response)

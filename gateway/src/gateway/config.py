@@ -1,0 +1,20 @@
+"""Gateway settings, read from the environment (names are part of the operator contract)."""
+
+from pydantic import Field
+from service_common.settings import CsvList, ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """`host` stays the base's 127.0.0.1 so a bare run never listens on every interface by surprise;
+    containers set HOST=0.0.0.0 explicitly."""
+
+    # PORT is the seed's own setting name.
+    port: int = Field(default=8000, ge=1, le=65535)
+    orchestrator_url: str = "http://127.0.0.1:8001"
+    orchestrator_timeout_s: float = Field(default=10.0, gt=0)
+    # Per-request proxies are an SSRF / interception channel, so none is honoured unless listed here.
+    allowed_proxies: CsvList = Field(default_factory=list)
+    # Each frame costs one vision-model call; the limit keeps one request from monopolising the GPU.
+    max_frames_limit: int = Field(default=64, ge=1)
+    # The seed's JavaScript example runs in browsers, so every origin is allowed unless narrowed.
+    cors_allow_origins: CsvList = Field(default_factory=lambda: ["*"])

@@ -1,0 +1,62 @@
+"""Exception handlers: every failure becomes a JSON `{"detail": ...}` answer, never a traceback."""
+
+import logging
+import math
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from service_common.errors import PermanentError, TransientError
+
+from .clients.orchestrator import TaskRefused
+
+log = logging.getLogger(__name__)
+
+# When the orchestrator gives no hint, a few seconds is long enough for a restart to finish.
+DEFAULT_RETRY_AFTER_S = 5
+
+
+def field_error(field: str, message: str, value: object, kind: str = "value_error") -> RequestValidationError:
+    """A 422 for one body field, shaped like FastAPI's own validation errors."""
+    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message, "input": value}])
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's shape, minus pydantic's documentation links, which mean nothing to API users.
+    errors = [{k: v for k, v in error.items() if k != "url"} for error in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
+async def _refused(request: Request, exc: TaskRefused) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": exc.detail})
+
+
+async def _unavailable(request: Request, exc: TransientError) -> JSONResponse:
+    log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    retry_after = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER_S
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"the task service is unavailable: {exc.message}"},
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
+    )
+
+
+async def _bad_gateway(request: Request, exc: PermanentError) -> JSONResponse:
+    log.error("%s %s: %s", request.method, request.url.path, exc.message)
+    return JSONResponse(status_code=502, content={"detail": f"the task service failed: {exc.message}"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error in %s %s", request.method, request.url.path)
+    return JSONResponse(
+        status_code=500, content={"detail": f"internal error ({type(exc).__name__}); see the gateway log"}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(TaskRefused, _refused)
+    app.add_exception_handler(TransientError, _unavailable)
+    app.add_exception_handler(PermanentError, _bad_gateway)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,163 @@
+"""The public API's request and response bodies, exactly as the seed's API guide shapes them.
+
+Anything added later must be additive (new optional fields) so seed clients keep working.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, PlainSerializer, StrictInt, StrictStr, field_validator
+from pydantic_core import PydanticCustomError
+from service_common.contracts import TaskStatus
+
+from .urls import MAX_URL_LENGTH, video_url_problem
+
+Quantization = Literal["int4", "int8", "fp16"]
+STARTED_MESSAGE = "The video analysis task has started."
+
+
+def format_timestamp(value: datetime) -> str:
+    """UTC with seconds precision and no offset ("2025-10-26T12:00:00"), the seed's spelling.
+
+    A naive value is taken to be UTC already (that is what the orchestrator stores)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat()
+
+
+def _format_duration(value: float | None) -> int | float | None:
+    # The seed shows whole seconds (206); keep fractions only when there are some.
+    if value is not None and float(value).is_integer():
+        return int(value)
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str),
+    Field(description="UTC, ISO 8601 with seconds and no offset, e.g. 2025-10-26T12:00:00"),
+]
+STATUS_DESCRIPTION = (
+    "pending, downloading, extracting_frames, extracting_transcript, analyzing_vision, "
+    "analyzing_text, completed or failed"
+)
+
+
+class AnalyzeRequest(BaseModel):
+    """Body of POST /analyze. Unknown fields are ignored so newer clients work with this server."""
+
+    youtube_url: StrictStr = Field(
+        description=f"http(s) URL of the video (YouTube or any site yt-dlp supports), at most "
+        f"{MAX_URL_LENGTH} characters",
+        examples=["https://www.youtube.com/watch?v=dQw4w9WgXcQ"],
+    )
+    max_frames: StrictInt = Field(
+        default=8,
+        ge=1,
+        description="Maximum number of frames to extract and describe; at most the server's "
+        "MAX_FRAMES_LIMIT (64 unless the operator changed it)",
+    )
+    vision_quantization: Quantization = Field(
+        default="int4", description="Vision model quantization: int4 (recommended), int8 or fp16"
+    )
+    text_quantization: Quantization = Field(
+        default="int4", description="Text model quantization: int4 (recommended), int8 or fp16"
+    )
+    proxy: StrictStr | None = Field(
+        default=None,
+        description="Proxy for downloading, e.g. socks5://127.0.0.1:9050; only proxies the operator "
+        "listed in ALLOWED_PROXIES are accepted. An empty string means no proxy.",
+        examples=[None],
+    )
+
+    @field_validator("youtube_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        problem = video_url_problem(value)
+        if problem is not None:
+            raise PydanticCustomError(problem[0], problem[1])
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _empty_proxy_is_none(cls, value: str | None) -> str | None:
+        # Form-driven clients send "" for an unset field; that is not a request for a proxy.
+        return value if value and value.strip() else None
+
+
+class AnalyzeResponse(BaseModel):
+    task_id: str = Field(
+        description="UUID of the new task", examples=["550e8400-e29b-41d4-a716-446655440000"]
+    )
+    status: TaskStatus = Field(description="Always pending for a new task")
+    message: str = Field(examples=[STARTED_MESSAGE])
+
+
+class VideoInfo(BaseModel):
+    title: str | None = None
+    duration: Annotated[float | None, PlainSerializer(_format_duration)] = Field(
+        default=None, description="Length in seconds"
+    )
+    channel: str | None = None
+
+
+class TaskSummary(BaseModel):
+    """One row of GET /tasks."""
+
+    task_id: str
+    status: TaskStatus = Field(description=STATUS_DESCRIPTION)
+    youtube_url: str
+    created_at: Timestamp
+    completed_at: Timestamp | None = None
+
+
+class TaskResponse(TaskSummary):
+    """GET /tasks/{task_id}: status while running; the results once completed; error once failed."""
+
+    video_info: VideoInfo | None = Field(default=None, description="Known once the download started")
+    summary: str | None = None
+    key_points: list[str] | None = None
+    frame_analyses: list[str] | None = Field(default=None, description="One description per frame")
+    transcript: str | None = Field(default=None, description="Full subtitle text, when the video has one")
+    error: str | None = Field(default=None, description="Why the task failed (status failed only)")
+
+
+class TaskListResponse(BaseModel):
+    total: int = Field(description="Number of tasks in all, not only in this page")
+    tasks: list[TaskSummary] = Field(description="Newest first")
+
+
+class DeleteResponse(BaseModel):
+    message: str = Field(examples=["Task 550e8400-e29b-41d4-a716-446655440000 has been deleted."])
+
+
+class EndpointStatus(BaseModel):
+    role: str = Field(description="vision or text")
+    tier: str = Field(description="Quantization tier this model endpoint serves")
+    model: str
+    reachable: bool
+    gpu_available: bool
+    gpu_name: str | None = None
+    detail: str | None = None
+
+
+class HealthComponents(BaseModel):
+    orchestrator: bool = Field(description="The task service answered")
+    database: bool = Field(description="The task database answered")
+    endpoints: list[EndpointStatus] = Field(default_factory=list, description="Deployed model endpoints")
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"] = Field(
+        description="healthy: everything answers; degraded: the API works but some model endpoint or "
+        "the database does not; unhealthy (HTTP 503): the task service is unreachable"
+    )
+    gpu_available: bool = Field(description="A reachable model endpoint runs on a GPU")
+    gpu_name: str | None = Field(default=None, description="GPU of the first such endpoint")
+    active_tasks: int = Field(description="Tasks waiting or running")
+    components: HealthComponents | None = None
+    detail: str | None = Field(default=None, description="Why the status is not healthy")
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,28 @@
+"""The lite model server's app factory: `uvicorn --factory lite_models.app:create_app`."""
+
+import time
+
+from fastapi import FastAPI
+from service_common.logging import configure_logging
+
+from .api import router
+from .completions import CompletionEngine
+from .config import LiteSettings
+from .errors import install_error_handlers
+
+
+def create_app(settings: LiteSettings | None = None) -> FastAPI:
+    settings = settings or LiteSettings()
+    configure_logging("lite-models", settings.log_level)
+    app = FastAPI(
+        title="Lite model server",
+        description="OpenAI-compatible chat completions on CPU with no model weights: classical image "
+                    "analysis for the vision model, extractive summarisation for the text model.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.engine = CompletionEngine(settings)
+    app.state.started_at = int(time.time())
+    install_error_handlers(app)
+    app.include_router(router)
+    return app

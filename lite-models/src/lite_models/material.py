@@ -1,0 +1,151 @@
+"""Reading the material a summary request carries into sentence-sized units.
+
+The orchestrator sends `Title:`/`Duration:` lines, a `Transcript:` section and a `Frames:`
+section of `[00:12] description` lines; anything else is read as plain prose.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+_HEADER = re.compile(r"^\s*#*\s*([A-Za-z][\w /()&-]{0,40}?)\s*:\s*(.*)$")
+_METADATA_KEYS = {
+    "title", "duration", "channel", "uploader", "author", "url", "link", "language", "date", "upload date",
+    "published", "views", "view count", "source", "video", "video id", "id", "length", "tags", "categories",
+}
+_TIMESTAMP = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?:frame\s*\d+\s*)?[\[(]?\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?\s*[\])]?"
+    r"(?:\s*-->\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?)?\s*[-–:]?\s*", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "no.", "approx.")
+_WORDS = re.compile(r"\S+")
+# "I" is capitalised mid-sentence too, so it does not mark a new sentence.
+_NEW_SENTENCE = re.compile(r"^[\"'“(]?(?!I\b)[A-Z]")
+_CONTINUES = (".", "!", "?", "…", ",", ";", ":", "-", "–", "—")
+
+# Auto-generated captions often have no punctuation at all; sentence splitting then finds one
+# huge "sentence", so such text is cut into caption-line groups of readable length instead.
+_MIN_UNIT_WORDS, _MAX_UNIT_WORDS = 10, 45
+
+
+@dataclass
+class Material:
+    title: str | None = None
+    transcript: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+    prose: list[str] = field(default_factory=list)
+
+
+def _section_of(name: str) -> str:
+    name = name.lower()
+    if any(word in name for word in ("transcript", "caption", "subtitle", "speech", "audio")):
+        return "transcript"
+    if any(word in name for word in ("frame", "visual", "scene", "screen", "image")):
+        return "frames"
+    return "prose"
+
+
+def _split_long(words: list[str]) -> list[str]:
+    if len(words) <= _MAX_UNIT_WORDS:
+        return [" ".join(words)]
+    chunks, current = [], []
+    for word in words:
+        current.append(word)
+        at_pause = word.endswith((",", ";", ":")) and len(current) >= _MIN_UNIT_WORDS * 2
+        if at_pause or len(current) >= _MAX_UNIT_WORDS // 2 + 5:
+            chunks.append(" ".join(current))
+            current = []
+    if current:
+        if len(current) < _MIN_UNIT_WORDS and chunks:
+            chunks[-1] += " " + " ".join(current)
+        else:
+            chunks.append(" ".join(current))
+    return chunks
+
+
+def split_sentences(lines: list[str]) -> list[str]:
+    """Sentences of consecutive lines; blank lines ('') end a sentence even without punctuation."""
+    words = sum(len(_WORDS.findall(line)) for line in lines)
+    enders = sum(len(re.findall(r"[.!?…](?:\s|$)", line)) for line in lines)
+    if words and enders * 40 < words:
+        return _caption_groups(lines)
+    units = []
+    for paragraph in _paragraphs(lines):
+        text = " ".join(paragraph.split())
+        pieces = [p for p in _SENTENCE_END.split(text) if p.strip()]
+        merged: list[str] = []
+        for piece in pieces:
+            if merged and merged[-1].lower().endswith(_ABBREVIATIONS):
+                merged[-1] += " " + piece
+            else:
+                merged.append(piece.strip())
+        for sentence in merged:
+            units.extend(_split_long(sentence.split()))
+    return units
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Caption lines often break mid-sentence, so lines are joined, except where the next line
+    plainly starts a new sentence (a capital after a line with no closing punctuation)."""
+    paragraphs, current = [], []
+    for line in lines:
+        if not line:
+            if current:
+                paragraphs.append(" ".join(current))
+            current = []
+            continue
+        if current and _NEW_SENTENCE.match(line) and not current[-1].endswith(_CONTINUES):
+            paragraphs.append(" ".join(current))
+            current = []
+        current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
+def _caption_groups(lines: list[str]) -> list[str]:
+    units, current = [], []
+    for line in lines + [""]:
+        current.extend(line.split())
+        if (not line and current) or len(current) >= _MIN_UNIT_WORDS:
+            units.extend(_split_long(current))
+            current = []
+    return units
+
+
+def parse_material(text: str) -> Material:
+    material = Material()
+    buckets: dict[str, list[str]] = {"transcript": [], "frames": [], "prose": []}
+    section = "prose"
+    for raw in text.splitlines():
+        line = raw.strip()
+        header = _HEADER.match(line)
+        if header:
+            key, rest = header.group(1).strip(), header.group(2).strip()
+            words_in_key = len(key.split())
+            looks_like_field = (words_in_key <= 2 and key[:1].isupper() and 0 < len(rest.split()) <= 6
+                                and not rest.endswith((".", "!", "?")))
+            if section == "prose" and (key.lower() in _METADATA_KEYS or looks_like_field):
+                if key.lower() == "title" and rest and material.title is None:
+                    material.title = rest.strip("\"'“”")
+                continue
+            if not rest and words_in_key <= 6:
+                section = _section_of(key)
+                buckets[section].append("")
+                continue
+            if words_in_key <= 3 and _section_of(key) != "prose" and section == "prose":
+                section = _section_of(key)
+                line = rest
+        if section == "frames":
+            description = _TIMESTAMP.sub("", line, count=1).strip()
+            if description:
+                material.frames.append(" ".join(description.split()))
+            continue
+        if section == "transcript":
+            line = _TIMESTAMP.sub("", line, count=1)
+            if "-->" in line or line.strip().upper() == "WEBVTT" or line.strip().isdigit():
+                continue
+        buckets[section].append(_BULLET.sub("", line).strip())
+    material.transcript = split_sentences(buckets["transcript"])
+    material.prose = split_sentences(buckets["prose"])
+    return material

@@ -1,0 +1,150 @@
+"""Extractive summarisation: TextRank over TF-IDF cosine similarity between sentences."""
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from .material import Material, parse_material
+
+_STOP_WORDS_TEXT = """
+a about above after again against all also am an and any are aren't as at be because been before being
+below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
+during each few for from further get gets got had hadn't has hasn't have haven't having he he'd he'll
+he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it
+it's its itself just let's like me more most mustn't my myself no nor not now of off on once only or
+other ought our ours ourselves out over own really right same says say she she'd she'll she's should
+shouldn't so some such than that that's the their theirs them themselves then there there's these they
+they'd they'll they're they've this those through to too um uh under until up us very was wasn't we we'd
+we'll we're we've well were weren't what what's when when's where where's which while who who's whom
+why why's will with won't would wouldn't yeah you you'd you'll you're you've your yours yourself
+yourselves okay ok going gonna want wanna know see one two thing things lot actually
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9']*")
+_MAX_UNITS = 3000
+_MAX_TERMS = 4000
+EMPTY_SUMMARY = "Nothing could be summarised: the material contained no transcript, text or frame descriptions."
+
+
+@dataclass(frozen=True)
+class Summary:
+    summary: str
+    key_points: list[str]
+
+    def as_text(self) -> str:
+        if not self.key_points:
+            return self.summary
+        return self.summary + "\n\nKey points:\n" + "\n".join(f"- {point}" for point in self.key_points)
+
+    def as_document(self) -> dict:
+        return {"summary": self.summary, "key_points": list(self.key_points)}
+
+
+def content_words(text: str) -> list[str]:
+    words = []
+    for token in _TOKEN.findall(text.lower().replace("’", "'")):
+        token = token.removesuffix("'s")
+        if token in STOP_WORDS or len(token) < 2:
+            continue
+        # A light plural fold so "colours" and "colour" count as the same term.
+        if token.endswith("ies") and len(token) > 4:
+            token = token[:-3] + "y"
+        elif token.endswith("s") and not token.endswith("ss") and len(token) > 3:
+            token = token[:-1]
+        words.append(token)
+    return words
+
+
+def _tfidf(units: list[list[str]]) -> np.ndarray:
+    df = Counter(term for words in units for term in set(words))
+    # Rare-term cut-off keeps the matrix bounded for very long material.
+    vocab = {t: i for i, (t, _) in enumerate(sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:_MAX_TERMS])}
+    matrix = np.zeros((len(units), len(vocab)), dtype=np.float64)
+    n = len(units)
+    for row, words in enumerate(units):
+        for term, count in Counter(words).items():
+            if term in vocab:
+                matrix[row, vocab[term]] = count * (math.log((1 + n) / (1 + df[term])) + 1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+def _textrank(similarity: np.ndarray, damping: float = 0.85) -> np.ndarray:
+    n = len(similarity)
+    weights = similarity.copy()
+    np.fill_diagonal(weights, 0.0)
+    sums = weights.sum(axis=1, keepdims=True)
+    # A sentence sharing no word with any other links to all equally rather than leaking rank.
+    transition = np.where(sums > 0, weights / np.where(sums > 0, sums, 1), 1.0 / n)
+    scores = np.full(n, 1.0 / n)
+    for _ in range(100):
+        updated = (1 - damping) / n + damping * transition.T @ scores
+        if np.abs(updated - scores).sum() < 1e-10:
+            return updated
+        scores = updated
+    return scores
+
+
+def rank(sentences: list[str], title: str | None = None) -> list[int]:
+    """Indices of `sentences`, most central first, near-duplicates removed."""
+    if not sentences:
+        return []
+    words = [content_words(s) for s in sentences]
+    vectors = _tfidf(words)
+    similarity = vectors @ vectors.T
+    scores = _textrank(similarity) if len(sentences) > 1 else np.ones(1)
+    title_words = set(content_words(title or ""))
+    for i, sentence_words in enumerate(words):
+        if title_words:
+            scores[i] *= 1 + 0.5 * len(title_words & set(sentence_words)) / len(title_words)
+        if len(sentence_words) < 3:  # greetings and fillers are rarely the point
+            scores[i] *= 0.3
+    order = sorted(range(len(sentences)), key=lambda i: (-round(float(scores[i]), 12), i))
+    kept: list[int] = []
+    for i in order:
+        if not words[i] and kept:
+            continue
+        if any(similarity[i, j] > 0.8 or sentences[i].lower() == sentences[j].lower() for j in kept):
+            continue
+        kept.append(i)
+    return kept
+
+
+def summarise_material(material: Material) -> Summary:
+    primary = (material.transcript + material.prose)[:_MAX_UNITS]
+    frames = material.frames[:_MAX_UNITS]
+    units = primary + frames
+    if not any(content_words(u) for u in units):
+        return Summary(EMPTY_SUMMARY, [])
+    # Speech carries what a video is about; frame descriptions only fill in when speech is scarce.
+    ranked = rank(primary, material.title)
+    primary_words = [set(content_words(primary[i])) for i in ranked]
+    for j in rank(frames, material.title):
+        frame_words = set(content_words(frames[j]))
+        if not any(frame_words and len(frame_words & w) / len(frame_words | w) > 0.7 for w in primary_words):
+            ranked.append(len(primary) + j)
+    total = len(units)
+    summary_count = 2 if total <= 6 else 3 if total <= 15 else 4
+    point_count = min(6, max(3, math.ceil(total / 5)))
+    chosen = sorted(ranked[:summary_count])
+    paragraph = " ".join(_as_sentence(units[i]) for i in chosen)
+    if material.title:
+        paragraph = f"“{material.title}” — {paragraph}"
+    points = [_capitalised(units[i]) for i in sorted(ranked[:point_count])]
+    return Summary(paragraph, points)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _as_sentence(text: str) -> str:
+    text = _capitalised(text)
+    return text if text.endswith((".", "!", "?", "…", '"', "”", ")")) else text + "."
+
+
+def summarise(text: str) -> Summary:
+    return summarise_material(parse_material(text or ""))

@@ -1,0 +1,202 @@
+"""Classical image analysis (OpenCV + numpy) that answers like a captioning model, in English."""
+
+import logging
+import threading
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from .colors import NamedColour, dominant_colours
+
+log = logging.getLogger(__name__)
+
+# Measures are taken at a fixed working size so thresholds mean the same for a 4K frame and a thumbnail.
+WORK_SIDE = 640
+_NUMBERS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+
+
+@dataclass
+class ImageAnalysis:
+    width: int
+    height: int
+    orientation: str
+    brightness: str
+    contrast: str
+    sharpness: str
+    blank: bool
+    text_likely: bool
+    detail: str
+    colours: list[NamedColour]
+    face_positions: list[str] = field(default_factory=list)
+    mean_lightness: float = 0.0
+    luminance_std: float = 0.0
+    laplacian_variance: float = 0.0
+    edge_density: float = 0.0
+    flat_fraction: float = 0.0
+    text_lines: int = 0
+
+
+def _label(value: float, bands: tuple[tuple[float, str], ...], last: str) -> str:
+    return next((name for bound, name in bands if value < bound), last)
+
+
+def _position(cx: float, cy: float) -> str:
+    col = "left" if cx < 0.38 else "right" if cx > 0.62 else "centre"
+    row = "top" if cy < 0.38 else "bottom" if cy > 0.62 else "middle"
+    if row == "middle":
+        return "in the centre" if col == "centre" else f"on the {col}"
+    return f"at the {row}" if col == "centre" else f"at the {row} {col}"
+
+
+def _text_lines(gray: np.ndarray) -> int:
+    """Counts wide, short clusters of high-contrast strokes, the signature of printed text lines."""
+    height, width = gray.shape
+    gradient = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    strokes = (gradient > 60).astype(np.uint8)
+    joined = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, cv2.getStructuringElement(
+        cv2.MORPH_RECT, (max(9, width // 50), 1)))
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    lines = 0
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if not (6 <= h <= max(8, height * 0.12) and w >= max(20, 2.5 * h)):
+            continue
+        # Letters are strokes with gaps: a solid bar or a lone edge is too full or too empty.
+        fill = float(strokes[y:y + h, x:x + w].mean())
+        if 0.2 <= fill <= 0.8:
+            lines += 1
+    return lines
+
+
+def _edge_sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian, taken around edges when there are any.
+
+    Over the whole frame, a slide with a few crisp edges scores as low as a blurred photo,
+    because flat areas dilute the variance; around its edges it scores as high as it looks.
+    """
+    laplacian = cv2.Laplacian(gray, cv2.CV_64F)
+    near_edges = cv2.dilate(cv2.Canny(gray, 50, 150), np.ones((5, 5), np.uint8)) > 0
+    if near_edges.mean() < 0.002:
+        return float(laplacian.var())
+    return float(laplacian[near_edges].var())
+
+
+class VisionAnalyzer:
+    """Holds the face detector; one per app, shared by request threads."""
+
+    def __init__(self, cascade_path: str | None = None):
+        path = cascade_path or cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        self._faces = cv2.CascadeClassifier(path)
+        if self._faces.empty():
+            log.warning("face cascade %s could not be loaded; face detection is off", path)
+        # CascadeClassifier keeps scratch state per call and is not safe to share between threads.
+        self._lock = threading.Lock()
+
+    def _detect_faces(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+        if self._faces.empty() or min(gray.shape) < 48:
+            return []
+        side = max(24, min(gray.shape) // 20)
+        with self._lock:
+            found = self._faces.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5,
+                                                 minSize=(side, side))
+        return sorted((tuple(int(v) for v in box) for box in found), key=lambda b: (b[0], b[1]))
+
+    def analyse(self, image: np.ndarray) -> ImageAnalysis:
+        height, width = image.shape[:2]
+        scale = min(1.0, WORK_SIDE / max(height, width))
+        work = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                          interpolation=cv2.INTER_AREA) if scale < 1 else image
+        gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
+        std = float(gray.std())
+        # Perceptual lightness (CIELAB L, 0-100): pure blue is not "dark" the way black is.
+        lightness = float(cv2.cvtColor(work, cv2.COLOR_BGR2Lab)[:, :, 0].mean()) * 100 / 255
+        laplacian = _edge_sharpness(gray)
+        edges = float((cv2.Canny(gray, 100, 200) > 0).mean())
+        magnitude = cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+        flat = float((magnitude < 8).mean())
+        blank = std < 4 and float(work.reshape(-1, 3).std(axis=0).max()) < 6
+        text_lines = 0 if blank else _text_lines(gray)
+        faces = [] if blank else self._detect_faces(gray)
+        gh, gw = gray.shape
+        positions = [_position((x + w / 2) / gw, (y + h / 2) / gh) for x, y, w, h in faces]
+        if faces and max(w for _, _, w, _ in faces) > 0.3 * gw:
+            positions = [p + " (a close-up)" if i == 0 else p for i, p in enumerate(positions)]
+        if edges < 0.03 and flat > 0.6:
+            detail = "little"
+        elif edges > 0.15:
+            detail = "a lot of"
+        else:
+            detail = "some"
+        return ImageAnalysis(
+            width=width, height=height,
+            orientation="square" if abs(width - height) <= 0.05 * max(width, height)
+            else "landscape" if width > height else "portrait",
+            brightness=_label(lightness, ((15, "very dark"), (30, "dark"), (42, "dim"), (62, "well-lit"),
+                                          (80, "bright")), "very bright"),
+            contrast=_label(std, ((20, "low"), (55, "moderate")), "high"),
+            sharpness="uniform" if blank else _label(laplacian, ((50, "blurry"), (200, "slightly soft")),
+                                                      "sharp"),
+            blank=blank, text_likely=text_lines >= 2, detail=detail,
+            colours=dominant_colours(work), face_positions=positions,
+            mean_lightness=round(lightness, 1), luminance_std=round(std, 1),
+            laplacian_variance=round(laplacian, 1), edge_density=round(edges, 4),
+            flat_fraction=round(flat, 3), text_lines=text_lines,
+        )
+
+
+def _faces_sentence(positions: list[str]) -> str:
+    count = len(positions)
+    word = _NUMBERS[count] if count < len(_NUMBERS) else str(count)
+    if count == 0:
+        return "No faces detected."
+    if count == 1:
+        return f"One face detected, {positions[0]}."
+    if count <= 4:
+        return f"{word} faces detected: {', '.join(positions[:-1])} and {positions[-1]}."
+    return f"{word} faces detected, perhaps a group or an audience."
+
+
+def describe(analysis: ImageAnalysis) -> str:
+    a = analysis
+    size = f"{a.width}×{a.height} {a.orientation}"
+    colours = ", ".join(f"{c.name} ({c.percent}%)" for c in a.colours[:4])
+    if a.blank:
+        main = a.colours[0].name if a.colours else "flat"
+        kind = "black screen" if main == "black" else "blank frame"
+        return (f"A nearly uniform {main} {size} frame with no visible content; "
+                f"probably a {kind} or a transition. Dominant colour: {colours}.")
+    adjectives = [a.brightness] + ([f"{a.contrast}-contrast"] if a.contrast != "moderate" else []) + [a.sharpness]
+    sentences = [f"A {', '.join(adjectives)} {size} frame."]
+    label = "Dominant colours" if len(a.colours) > 1 else "Dominant colour"
+    sentences.append(f"{label}: {colours}.")
+    sentences.append(_faces_sentence(a.face_positions))
+    if a.text_likely:
+        sentences.append("Several rows of small high-contrast horizontal strokes: it likely contains text "
+                         "or a slide.")
+    if a.detail == "little":
+        sentences.append("Little fine detail; large flat areas suggest a slide or graphic.")
+    elif a.detail == "a lot of":
+        sentences.append("A lot of fine detail and texture.")
+    return " ".join(sentences)
+
+
+def analysis_document(analysis: ImageAnalysis) -> dict:
+    """The JSON answer to a vision request that asked for response_format json."""
+    a = asdict(analysis)
+    return {
+        "description": describe(analysis),
+        "colors": a["colours"],
+        "faces": len(analysis.face_positions),
+        "face_positions": analysis.face_positions,
+        "brightness": analysis.brightness,
+        "sharpness": analysis.sharpness,
+        "contrast": analysis.contrast,
+        "width": analysis.width,
+        "height": analysis.height,
+        "orientation": analysis.orientation,
+        "blank": analysis.blank,
+        "text_likely": analysis.text_likely,
+        "metrics": {k: a[k] for k in ("mean_lightness", "luminance_std", "laplacian_variance",
+                                      "edge_density", "flat_fraction", "text_lines")},
+    }

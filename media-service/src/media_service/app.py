@@ -1,0 +1,61 @@
+"""App factory: `uvicorn --factory media_service.app:create_app` reads its settings from the environment."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from service_common.contracts import ErrorBody
+from service_common.errors import ServiceError
+from service_common.logging import configure_logging
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .api import router
+from .config import MediaSettings
+from .download import Downloader
+from .store import MediaStore
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, detail: str, retryable: bool = False) -> JSONResponse:
+    return JSONResponse(ErrorBody(detail=detail, retryable=retryable).model_dump(), status_code=status)
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return "invalid request: " + "; ".join(parts)
+
+
+def create_app(settings: MediaSettings | None = None) -> FastAPI:
+    settings = settings or MediaSettings()
+    configure_logging("media-service", settings.log_level)
+    app = FastAPI(title="Media service", version="1.0.0")
+    app.state.settings = settings
+    app.state.store = MediaStore(settings.media_dir)
+    app.state.downloader = Downloader(settings, app.state.store)
+    app.include_router(router)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        status = getattr(exc, "status_code", 502 if exc.retryable else 422)
+        log.info("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
+        return _error(status, exc.message, exc.retryable)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, _validation_detail(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}", True)
+
+    return app

@@ -1,0 +1,114 @@
+"""End to end: every service as a real process, a video served from 127.0.0.1, the seed's own flow."""
+
+import time
+
+import pytest
+import requests
+
+from tests.support.http_server import serve_directory
+from tests.support.stack import Stack
+from tests.support.videos import DEFAULT_CUES, make_video, write_video_page, write_vtt
+
+TERMINAL = {"completed", "failed"}
+SEED_TASK_FIELDS = {"task_id", "status", "youtube_url", "created_at", "completed_at", "video_info",
+                    "summary", "key_points", "frame_analyses", "transcript", "error"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A small 'video site': an HTML page embedding an MP4 with English subtitles."""
+    root = tmp_path_factory.mktemp("site")
+    make_video(root / "clip.mp4", seconds=10)
+    write_vtt(root / "clip.en.vtt")
+    write_video_page(root / "watch.html", "clip.mp4", "Colour bars demo", vtt_name="clip.en.vtt")
+    with serve_directory(root) as base:
+        yield base
+
+
+@pytest.fixture
+def stack(postgres_url, tmp_path):
+    stack = Stack(database_url=postgres_url, workdir=tmp_path)
+    try:
+        stack.start()
+        yield stack
+    except BaseException:
+        print(stack.logs())
+        raise
+    finally:
+        stack.stop()
+
+
+def wait_for_terminal(api: str, task_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = requests.get(f"{api}/tasks/{task_id}", timeout=10).json()
+        if result["status"] in TERMINAL:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"task {task_id} still {result['status']} after {timeout}s")
+
+
+def test_seed_python_example_reaches_completed(stack, site):
+    API_URL = stack.url("gateway")
+    health = requests.get(f"{API_URL}/health", timeout=10).json()
+    assert health == {**health, "status": "healthy", "gpu_available": False, "gpu_name": None}
+
+    # The seed's example, with the video URL pointing at the local site.
+    response = requests.post(f"{API_URL}/analyze", json={"youtube_url": f"{site}/watch.html", "max_frames": 8})
+    assert response.json()["status"] == "pending"
+    task_id = response.json()["task_id"]
+    seen = set()
+    while True:
+        result = requests.get(f"{API_URL}/tasks/{task_id}").json()
+        seen.add(result["status"])
+        if result["status"] in TERMINAL:
+            break
+        time.sleep(0.2)
+
+    assert result["status"] == "completed", result["error"]
+    assert set(result) >= SEED_TASK_FIELDS
+    assert result["error"] is None and result["completed_at"]
+    assert result["video_info"]["title"] == "Colour bars demo"
+    assert result["video_info"]["duration"] == pytest.approx(10, abs=1)
+    assert result["video_info"]["channel"]
+    assert isinstance(result["summary"], str) and result["summary"]
+    assert isinstance(result["key_points"], list) and result["key_points"]
+    assert len(result["frame_analyses"]) == 8 and all(isinstance(a, str) and a for a in result["frame_analyses"])
+    for _start, _end, line in DEFAULT_CUES:
+        assert line in result["transcript"]
+    assert seen <= {"pending", "downloading", "extracting_frames", "extracting_transcript",
+                    "analyzing_vision", "analyzing_text", "completed"}
+
+    listing = requests.get(f"{API_URL}/tasks").json()
+    assert listing["total"] == 1 and listing["tasks"][0]["task_id"] == task_id
+    assert requests.get(f"{API_URL}/health").json()["active_tasks"] == 0
+
+    assert requests.delete(f"{API_URL}/tasks/{task_id}").json() == {
+        "message": f"Task {task_id} has been deleted."}
+    assert requests.delete(f"{API_URL}/tasks/{task_id}").status_code == 404
+    assert requests.get(f"{API_URL}/tasks/{task_id}").status_code == 404
+
+
+def test_a_video_that_cannot_be_downloaded_fails_clearly(stack, site):
+    api = stack.url("gateway")
+    task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{site}/missing.mp4"}).json()["task_id"]
+    result = wait_for_terminal(api, task_id, timeout=60)
+    assert result["status"] == "failed"
+    assert "404" in result["error"] and "\n" not in result["error"] and "Traceback" not in result["error"]
+    assert requests.get(f"{api}/health").json()["status"] == "healthy"
+
+
+def test_killing_every_service_mid_task_loses_nothing(stack, site):
+    api = stack.url("gateway")
+    task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{site}/watch.html", "max_frames": 4}
+                            ).json()["task_id"]
+    deadline = time.monotonic() + 60
+    while requests.get(f"{api}/tasks/{task_id}").json()["status"] == "pending":
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.05)
+    stack.kill_all()
+    stack.start()
+    result = wait_for_terminal(api, task_id)
+    assert result["status"] == "completed", result["error"]
+    assert len(result["frame_analyses"]) == 4
+    assert DEFAULT_CUES[0][2] in result["transcript"]

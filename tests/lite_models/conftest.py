@@ -1,0 +1,67 @@
+"""One real lite model server process (uvicorn on loopback) shared by this folder's HTTP tests."""
+
+import base64
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.support.processes import free_port, run_service
+
+
+@pytest.fixture(scope="session")
+def lite_server() -> str:
+    with run_service("lite_models.app:create_app", free_port(), env={}) as (base, _process):
+        yield base
+
+
+def jpeg_data_url(image: np.ndarray, quality: int = 92) -> str:
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.tobytes()).decode()
+
+
+def image_message(url: str, prompt: str = "Describe this video frame.") -> list[dict]:
+    return [{"role": "user", "content": [{"type": "text", "text": prompt},
+                                         {"type": "image_url", "image_url": {"url": url}}]}]
+
+
+def half_red_half_blue(width: int = 640, height: int = 360) -> np.ndarray:
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2] = (0, 0, 255)  # OpenCV is BGR
+    image[:, width // 2:] = (255, 0, 0)
+    return image
+
+
+def checkerboard(width: int = 640, height: int = 360, square: int = 40) -> np.ndarray:
+    rows, cols = np.indices((height, width))
+    board = (((rows // square + cols // square) % 2) * 255).astype(np.uint8)
+    return cv2.cvtColor(board, cv2.COLOR_GRAY2BGR)
+
+
+def text_slide(width: int = 1280, height: int = 720) -> np.ndarray:
+    slide = np.full((height, width, 3), 255, np.uint8)
+    for i, line in enumerate(["Quarterly results overview", "Revenue grew by twelve percent",
+                              "Costs were flat year on year", "Next steps and questions"]):
+        cv2.putText(slide, line, (80, 150 + i * 100), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (20, 20, 20), 3)
+    return slide
+
+
+TRANSCRIPT_MATERIAL = """Title: How solar panels work
+Duration: 00:05:10
+Channel: Energy Basics
+
+Transcript:
+Hello and welcome to the show.
+Solar panels turn sunlight into electricity using photovoltaic cells made of silicon.
+Each photovoltaic cell in the solar panels releases electrons when sunlight hits the silicon.
+The electrons flow through wires in the panels as direct current electricity.
+An inverter converts the direct current from the solar panels into alternating current for your home.
+My cat also likes to sit in the sun.
+On cloudy days the solar panels still produce some electricity, just less of it.
+Thanks for watching and see you next week.
+
+Frames:
+[00:05] A bright, sharp 1280×720 landscape frame. Dominant colours: blue (45%), white (30%). No faces detected.
+[02:40] A well-lit, sharp 1280×720 landscape frame. Dominant colours: dark blue (50%), grey (20%). One face detected, in the centre.
+"""

@@ -1,0 +1,204 @@
+"""The lite server as a real uvicorn process, spoken to over HTTP the way the orchestrator does."""
+
+import json
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from .conftest import (
+    TRANSCRIPT_MATERIAL,
+    checkerboard,
+    half_red_half_blue,
+    image_message,
+    jpeg_data_url,
+    text_slide,
+)
+
+CENTRAL = "Solar panels turn sunlight into electricity using photovoltaic cells made of silicon."
+
+
+@pytest.fixture(scope="module")
+def client(lite_server):
+    with httpx.Client(base_url=lite_server, timeout=30) as http:
+        yield http
+
+
+def chat(client, **body) -> httpx.Response:
+    return client.post("/v1/chat/completions", json=body)
+
+
+def content_of(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    return response.json()["choices"][0]["message"]["content"]
+
+
+def summarise_request(**extra) -> dict:
+    return {"model": "lite-text", "messages": [
+        {"role": "system", "content": "You summarise videos. Answer in three sentences."},
+        {"role": "user", "content": TRANSCRIPT_MATERIAL}], **extra}
+
+
+def assert_openai_error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert error["type"] == "invalid_request_error"
+    return error
+
+
+def test_health(client):
+    assert client.get("/health").json() == {"status": "ok", "gpu_available": False, "gpu_name": None}
+
+
+def test_models_list_shape(client):
+    body = client.get("/v1/models").json()
+    assert body["object"] == "list"
+    assert [m["id"] for m in body["data"]] == ["lite-vision", "lite-text"]
+    for model in body["data"]:
+        assert model["object"] == "model" and model["owned_by"] == "lite-models"
+        assert isinstance(model["created"], int)
+        assert model["device"] == {"gpu_available": False, "gpu_name": None}
+    assert client.get("/v1/models/lite-text").json()["id"] == "lite-text"
+
+
+def test_completion_shape(client):
+    response = chat(client, **summarise_request())
+    body = response.json()
+    assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
+    assert body["model"] == "lite-text" and isinstance(body["created"], int)
+    assert body["choices"][0]["index"] == 0
+    assert body["choices"][0]["message"]["role"] == "assistant"
+    assert body["choices"][0]["finish_reason"] == "stop"
+    usage = body["usage"]
+    assert usage["prompt_tokens"] > 50 and usage["completion_tokens"] > 10
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_vision_names_the_two_halves(client):
+    text = content_of(chat(client, model="lite-vision", messages=image_message(jpeg_data_url(half_red_half_blue()))))
+    assert "640×360 landscape" in text
+    for colour in ("red", "blue"):
+        percent = int(text.split(f"{colour} (")[1].split("%")[0])
+        assert 45 <= percent <= 55, text
+
+
+def test_vision_black_frame(client):
+    text = content_of(chat(client, model="lite-vision",
+                           messages=image_message(jpeg_data_url(np.zeros((240, 320, 3), np.uint8)))))
+    assert "black" in text.lower()
+
+
+def test_vision_sharpness_words_differ(client):
+    sharp = content_of(chat(client, model="lite-vision", messages=image_message(jpeg_data_url(checkerboard()))))
+    blurred_image = cv2.GaussianBlur(checkerboard(), (0, 0), 8)
+    blurred = content_of(chat(client, model="lite-vision", messages=image_message(jpeg_data_url(blurred_image))))
+    assert "sharp" in sharp and "blurry" not in sharp
+    assert "blurry" in blurred and "sharp" not in blurred
+
+
+def test_vision_text_slide(client):
+    text = content_of(chat(client, model="lite-vision", messages=image_message(jpeg_data_url(text_slide()))))
+    assert "text" in text and "white" in text
+
+
+def test_an_image_goes_to_vision_whatever_the_model(client):
+    url = jpeg_data_url(half_red_half_blue())
+    assert "Dominant colours" in content_of(chat(client, model="lite-text", messages=image_message(url)))
+
+
+def test_vision_json(client):
+    response = chat(client, model="lite-vision", messages=image_message(jpeg_data_url(half_red_half_blue())),
+                    response_format={"type": "json_object"})
+    document = json.loads(content_of(response))
+    assert {c["name"] for c in document["colors"]} == {"red", "blue"}
+    assert isinstance(document["faces"], int) and document["faces"] >= 0
+    assert document["brightness"] and document["sharpness"] == "sharp"
+    assert "red" in document["description"]
+
+
+def test_text_summary(client):
+    content = content_of(chat(client, **summarise_request()))
+    summary, points = content.split("\n\nKey points:\n")
+    assert CENTRAL in summary and summary.startswith("“How solar panels work”")
+    bullets = [line.removeprefix("- ") for line in points.splitlines()]
+    assert 3 <= len(bullets) <= 6 and len(set(bullets)) == len(bullets)
+    assert all(b in TRANSCRIPT_MATERIAL for b in bullets)
+
+
+@pytest.mark.parametrize("response_format", [
+    {"type": "json_object"},
+    {"type": "json_schema", "json_schema": {"name": "summary", "schema": {"type": "object"}}},
+])
+def test_text_json(client, response_format):
+    document = json.loads(content_of(chat(client, **summarise_request(response_format=response_format))))
+    assert set(document) == {"summary", "key_points"}
+    assert CENTRAL in document["summary"]
+    assert all(isinstance(p, str) and p in TRANSCRIPT_MATERIAL for p in document["key_points"])
+
+
+def test_deterministic(client):
+    first = content_of(chat(client, **summarise_request()))
+    assert content_of(chat(client, **summarise_request())) == first
+    image = image_message(jpeg_data_url(text_slide()))
+    assert content_of(chat(client, model="lite-vision", messages=image)) == \
+        content_of(chat(client, model="lite-vision", messages=image))
+
+
+def test_empty_material(client):
+    body = {"model": "lite-text", "messages": [{"role": "user", "content": ""}],
+            "response_format": {"type": "json_object"}}
+    document = json.loads(content_of(chat(client, **body)))
+    assert document["key_points"] == [] and "nothing" in document["summary"].lower()
+
+
+def test_max_tokens_truncates(client):
+    body = chat(client, **summarise_request(max_tokens=7)).json()
+    assert len(body["choices"][0]["message"]["content"].split()) == 7
+    assert body["choices"][0]["finish_reason"] == "length"
+    document = json.loads(content_of(chat(client, **summarise_request(max_tokens=25,
+                                                                      response_format={"type": "json_object"}))))
+    assert set(document) == {"summary", "key_points"}
+
+
+def test_streaming(client):
+    with client.stream("POST", "/v1/chat/completions",
+                       json=summarise_request(stream=True, stream_options={"include_usage": True})) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == content_of(chat(client, **summarise_request()))
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+def test_unknown_model(client):
+    error = assert_openai_error(chat(client, model="llama-9000", messages=[{"role": "user", "content": "hi"}]), 404)
+    assert error["code"] == "model_not_found" and "llama-9000" in error["message"]
+
+
+@pytest.mark.parametrize(("url", "fragment"), [
+    ("http://127.0.0.1:9/frame.jpg", "data: URL"),
+    ("data:image/jpeg;base64,***", "base64"),
+    ("data:image/jpeg;base64,aGVsbG8gd29ybGQ=", "decode"),
+])
+def test_bad_images(client, url, fragment):
+    error = assert_openai_error(chat(client, model="lite-vision", messages=image_message(url)), 400)
+    assert fragment in error["message"]
+
+
+@pytest.mark.parametrize("body", [
+    b"this is not json", b"[1, 2]", b"{}", b'{"model": "lite-text"}', b'{"model": "lite-text", "messages": []}',
+    b'{"model": "lite-text", "messages": [{"role": "user", "content": 5}]}',
+    b'{"model": "lite-text", "messages": [{"role": "user", "content": [{"type": "video"}]}]}',
+    b'{"model": "lite-text", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}',
+    b"\xff\xfe\x00",
+])
+def test_malformed_bodies_are_400(client, body):
+    response = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+    assert_openai_error(response, 400)

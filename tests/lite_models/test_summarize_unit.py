@@ -1,0 +1,80 @@
+"""Pure functions of the text side: reading the material, ranking, the summary and its shapes."""
+
+import json
+
+from lite_models.completions import fit_document, truncate_words
+from lite_models.material import parse_material, split_sentences
+from lite_models.summarize import EMPTY_SUMMARY, rank, summarise
+
+from .conftest import TRANSCRIPT_MATERIAL
+
+CENTRAL = "Solar panels turn sunlight into electricity using photovoltaic cells made of silicon."
+
+
+def test_parse_material_sections():
+    material = parse_material(TRANSCRIPT_MATERIAL)
+    assert material.title == "How solar panels work"
+    assert CENTRAL in material.transcript
+    assert not any("Duration" in s or "Channel" in s or s.endswith(":") for s in material.transcript)
+    assert len(material.frames) == 2 and not material.frames[0].startswith("[")
+
+
+def test_split_sentences_handles_punctuation_and_abbreviations():
+    text = ["Is this working? Yes! It is, e.g. in tests.", "", "A line without an end", "Next line."]
+    assert split_sentences(text) == ["Is this working?", "Yes!", "It is, e.g. in tests.",
+                                     "A line without an end", "Next line."]
+
+
+def test_unpunctuated_captions_become_readable_units():
+    captions = ["so today we talk about rockets and how they work", "the engine burns fuel and oxidiser",
+                "then the rocket climbs into space", "and the payload reaches orbit"] * 5
+    units = split_sentences(captions)
+    assert len(units) > 3
+    assert all(5 <= len(u.split()) <= 45 for u in units)
+
+
+def test_rank_puts_the_central_sentence_first_and_drops_duplicates():
+    sentences = ["Rockets burn fuel to climb.", "The rocket engine burns fuel and oxygen to climb.",
+                 "Rockets burn fuel to climb.", "My dog likes cheese."]
+    order = rank(sentences)
+    assert order[0] in (0, 1)
+    assert 2 not in order  # exact duplicate of sentence 0
+    assert order[-1] == 3
+
+
+def test_summary_prefers_central_transcript_sentences():
+    summary = summarise(TRANSCRIPT_MATERIAL)
+    assert summary.summary.startswith("“How solar panels work” — ")
+    assert CENTRAL in summary.summary
+    assert "cat" not in summary.summary
+    assert 3 <= len(summary.key_points) <= 6
+    assert len(set(summary.key_points)) == len(summary.key_points)
+    transcript = parse_material(TRANSCRIPT_MATERIAL).transcript
+    assert all(point in transcript for point in summary.key_points)
+
+
+def test_frames_only_material_is_summarised_from_frames():
+    summary = summarise("Frames:\n[00:01] A dark frame with a red logo.\n[00:09] A bright slide with text.\n")
+    assert "red logo" in summary.summary and "Dominant" not in summary.summary
+
+
+def test_empty_material():
+    for text in ("", "   \n", "Title: Something\nDuration: 00:10\nTranscript:\n"):
+        summary = summarise(text)
+        assert summary.summary == EMPTY_SUMMARY and summary.key_points == []
+
+
+def test_text_and_document_shapes():
+    summary = summarise(TRANSCRIPT_MATERIAL)
+    text = summary.as_text()
+    assert text.startswith(summary.summary + "\n\nKey points:\n- ")
+    assert json.loads(json.dumps(summary.as_document())) == {"summary": summary.summary,
+                                                             "key_points": summary.key_points}
+
+
+def test_truncation_helpers_keep_json_valid():
+    assert truncate_words("one two three four", 2) == ("one two", True)
+    assert truncate_words("one two", 5) == ("one two", False)
+    content, cut = fit_document({"summary": "word " * 50, "key_points": ["a b c"] * 5}, 20)
+    assert cut and len(content.split()) <= 20
+    assert set(json.loads(content)) == {"summary", "key_points"}

@@ -1,0 +1,66 @@
+"""The whole system as real processes on loopback: lite models, media service, orchestrator, gateway."""
+
+import contextlib
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .processes import free_port, run_service
+
+SERVICES = {
+    "lite": "lite_models.app:create_app",
+    "media": "media_service.app:create_app",
+    "orchestrator": "orchestrator.app:create_app",
+    "gateway": "gateway.app:create_app",
+}
+
+
+@dataclass
+class Stack:
+    database_url: str
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in SERVICES})
+    processes: dict = field(default_factory=dict)
+    _exit: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env(self, name: str) -> dict[str, str]:
+        common = {
+            "EGRESS_ALLOW_CIDRS": "127.0.0.1/32",
+            "MEDIA_DIR": str(self.workdir / "media"),
+            "DATABASE_URL": self.database_url,
+            "MEDIA_SERVICE_URL": self.url("media"),
+            "LITE_MODELS_URL": self.url("lite") + "/v1",
+            "ORCHESTRATOR_URL": self.url("orchestrator"),
+            "LEASE_S": "3",
+            "POLL_INTERVAL_S": "0.2",
+            "RETRY_BACKOFF_S": "0.5",
+        }
+        return {**common, **self.extra_env}
+
+    def start(self, *names: str) -> None:
+        for name in names or SERVICES:
+            log = self.workdir / f"{name}.log"
+            _, process = self._exit.enter_context(
+                run_service(SERVICES[name], self.ports[name], self.env(name), log=log))
+            self.processes[name] = process
+
+    def kill_all(self) -> None:
+        """SIGKILL every service, as a crash or a power cut would."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+        self._exit.close()
+        self._exit = contextlib.ExitStack()
+        self.processes.clear()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+                         for p in sorted(self.workdir.glob("*.log")))
+
+    def stop(self) -> None:
+        self._exit.close()
