@@ -27,6 +27,7 @@ def test_health_is_503_unhealthy(lonely_gateway):
         "active_tasks": 0,
     }
     assert body["detail"].startswith("the task service is unavailable")
+    assert "127.0.0.1" not in response.text
 
 
 @pytest.mark.parametrize(
@@ -44,6 +45,7 @@ def test_task_calls_are_503_with_retry_after(lonely_gateway, method, path):
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1
     assert "unavailable" in response.json()["detail"]
+    assert "127.0.0.1" not in response.text  # internal addresses stay internal
 
 
 def test_validation_and_static_answers_need_no_orchestrator(lonely_gateway):

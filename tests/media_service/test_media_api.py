@@ -7,6 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.support.processes import free_port, run_service
 from tests.support.videos import DEFAULT_CUES
 
 from .conftest import CLIP_SECONDS, WEBM_SECONDS
@@ -149,3 +150,13 @@ def test_unreadable_file_is_refused(service, origin):
 def test_bad_request_body_is_one_line_422(service):
     response = httpx.post(f"{service}/downloads", json={"proxy": None})
     assert "url" in assert_one_line_error(response)
+
+
+def test_relative_media_dir_as_make_run_uses_it(tmp_path, origin):
+    """`make run` keeps media under ./var/media: a relative MEDIA_DIR must work from any working dir."""
+    settings = {"MEDIA_DIR": "var/media", "EGRESS_ALLOW_CIDRS": "127.0.0.1/32", "LOG_LEVEL": "WARNING"}
+    with run_service("media_service.app:create_app", free_port(), env=settings, cwd=tmp_path) as (base, _):
+        response = download(base, f"{origin.base}/clip.mp4")
+        assert response.status_code == 200, response.text
+        media_id = response.json()["media_id"]
+    assert (tmp_path / "var" / "media" / media_id / "record.json").is_file()

@@ -34,11 +34,12 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) ->
 
 
 @contextmanager
-def run_service(app: str, port: int, env: dict[str, str], health_path: str = "/health", log: Path | None = None):
+def run_service(app: str, port: int, env: dict[str, str], health_path: str = "/health", log: Path | None = None,
+                cwd: Path = REPO):
     """Run `uvicorn --factory app` on 127.0.0.1:port with `env` added; yields (base_url, process)."""
     cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port)]
     out = open(log, "ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    process = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + health_path, process)

@@ -5,6 +5,8 @@ class ServiceError(Exception):
     """A failure with a one-line, human-readable message."""
 
     retryable = False
+    # HTTP status of the answer this error came from; None when no answer came (refused, timed out).
+    status: int | None = None
 
     def __init__(self, message: str):
         super().__init__(message)

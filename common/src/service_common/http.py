@@ -36,12 +36,14 @@ def error_from_response(response: httpx.Response, what: str) -> ServiceError:
                 retryable = body["retryable"]
     except ValueError:
         pass
-    message = f"{what}: {detail or f'HTTP {response.status_code}'}"
+    detail = detail or f"HTTP {response.status_code}"
+    # The callee's message often names the step already ("download failed: …"): don't say it twice.
+    message = detail if detail.startswith(what) else f"{what}: {detail}"
     if retryable is None:
         retryable = response.status_code in RETRYABLE_STATUS
-    if retryable:
-        return TransientError(message, retry_after=_retry_after(response))
-    return PermanentError(message)
+    error = TransientError(message, retry_after=_retry_after(response)) if retryable else PermanentError(message)
+    error.status = response.status_code
+    return error
 
 
 def error_from_exception(exc: httpx.HTTPError, what: str) -> TransientError:

@@ -32,12 +32,19 @@ async def _refused(request: Request, exc: TaskRefused) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": exc.detail})
 
 
+def public_unavailable_detail(exc: TransientError) -> str:
+    """What a client may know: the task service's own reason, never its internal address."""
+    if exc.status is None:
+        return "the task service is unavailable: it could not be reached, try again shortly"
+    return f"the task service is unavailable: {exc.message}"
+
+
 async def _unavailable(request: Request, exc: TransientError) -> JSONResponse:
     log.warning("%s %s: %s", request.method, request.url.path, exc.message)
     retry_after = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER_S
     return JSONResponse(
         status_code=503,
-        content={"detail": f"the task service is unavailable: {exc.message}"},
+        content={"detail": public_unavailable_detail(exc)},
         headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
     )
 

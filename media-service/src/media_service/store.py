@@ -32,7 +32,7 @@ def write_json_atomically(path: Path, value: object) -> None:
 
 class MediaStore:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # the download worker runs in another directory
         self.work = self.root / ".work"
         self.work.mkdir(parents=True, exist_ok=True)
         # Work dirs of a process that was killed are never renamed into place; clear them at start.

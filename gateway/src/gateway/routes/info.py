@@ -3,9 +3,10 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from service_common.contracts import OrchestratorHealth
-from service_common.errors import ServiceError
+from service_common.errors import ServiceError, TransientError
 
 from ..deps import Orchestrator
+from ..errors import public_unavailable_detail
 from ..schemas import EndpointStatus, HealthComponents, HealthResponse
 
 router = APIRouter(tags=["service"])
@@ -72,6 +73,6 @@ async def health(orchestrator: Orchestrator):
             gpu_name=None,
             active_tasks=0,
             components=HealthComponents(orchestrator=False, database=False),
-            detail=f"the task service is unavailable: {exc.message}",
+            detail=public_unavailable_detail(exc) if isinstance(exc, TransientError) else exc.message,
         )
         return JSONResponse(status_code=503, content=body.model_dump(mode="json"))

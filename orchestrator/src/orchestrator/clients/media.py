@@ -21,8 +21,9 @@ class MediaClient:
 
     async def download(self, url: str, proxy: str | None, timeout_s: float) -> DownloadResult:
         body = DownloadRequest(url=url, proxy=proxy).model_dump()
-        response = await with_retries(lambda: request_json(
-            self._client, "POST", f"{self._base}/downloads", "download failed", json=body, timeout=timeout_s))
+        # Not retried here: a download is long, and the task is retried as a whole after a transient failure.
+        response = await request_json(self._client, "POST", f"{self._base}/downloads", "download failed",
+                                      json=body, timeout=timeout_s)
         return DownloadResult.model_validate(response.json())
 
     async def frames(self, media_id: str, max_frames: int, timeout_s: float) -> FramesResult:
