@@ -26,8 +26,9 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def stack(postgres_url, tmp_path):
-    stack = Stack(database_url=postgres_url, workdir=tmp_path)
+def stack(database_url, tmp_path):
+    """The whole system on PostgreSQL (as deployed) and on SQLite (the default of `make run`)."""
+    stack = Stack(database_url=database_url, workdir=tmp_path)
     try:
         stack.start()
         yield stack
