@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
+
 from service_common.contracts import EndpointHealth, OrchestratorHealth, TaskRecord, TaskStatus, VideoInfo
 
 from .conftest import ALLOWED_PROXY, MAX_FRAMES_LIMIT

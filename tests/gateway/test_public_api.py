@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 import pytest
+
 from service_common.contracts import TaskStatus
 
 TASK_FIELDS = {

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from gateway.config import GatewaySettings
 from gateway.routes.info import summarize_health
 from gateway.schemas import format_timestamp
@@ -100,6 +101,7 @@ def test_settings_from_environment(monkeypatch):
 
 def test_unexpected_errors_are_one_line_json():
     from fastapi.testclient import TestClient
+
     from gateway.app import create_app
 
     app = create_app(GatewaySettings(orchestrator_url="http://127.0.0.1:9"))

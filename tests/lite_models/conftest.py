@@ -65,3 +65,19 @@ Frames:
 [00:05] A bright, sharp 1280×720 landscape frame. Dominant colours: blue (45%), white (30%). No faces detected.
 [02:40] A well-lit, sharp 1280×720 landscape frame. Dominant colours: dark blue (50%), grey (20%). One face detected, in the centre.
 """
+
+
+def _clip_frame(stamp: str, colours: str, text: bool) -> str:
+    slide = " Several rows of small high-contrast horizontal strokes: it likely contains text or a slide." if text else ""
+    return (f"[{stamp}] A bright, high-contrast, sharp 1280×720 landscape frame. Dominant colours: {colours}. "
+            f"No faces detected.{slide} Little fine detail; large flat areas suggest a slide or graphic.")
+
+
+_CLIP_COLOURS = ("purple (33%), cyan (17%), red (17%), yellow (17%)",
+                 "purple (33%), yellow (17%), cyan (17%), red (17%)",
+                 "purple (35%), cyan (18%), red (16%), yellow (15%)")
+# No transcript: only what the lite vision model said about eight frames, two of them with text.
+FRAMES_ONLY_MATERIAL = "\n".join(
+    ["Title: clip", "Channel: Someone", "Duration: 00:20", "", "Frames:"]
+    + [_clip_frame(stamp, _CLIP_COLOURS[i % 3], stamp in ("00:05", "00:12"))
+       for i, stamp in enumerate(("00:01", "00:03", "00:05", "00:08", "00:10", "00:12", "00:15", "00:18"))])

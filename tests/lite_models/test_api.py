@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from .conftest import (
+    FRAMES_ONLY_MATERIAL,
     TRANSCRIPT_MATERIAL,
     checkerboard,
     half_red_half_blue,
@@ -202,3 +203,16 @@ def test_bad_images(client, url, fragment):
 def test_malformed_bodies_are_400(client, body):
     response = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
     assert_openai_error(response, 400)
+
+
+def test_frames_only_json_summary(client):
+    body = {"model": "lite-text", "response_format": {"type": "json_object"},
+            "messages": [{"role": "system", "content": "You summarise videos."},
+                         {"role": "user", "content": FRAMES_ONLY_MATERIAL}]}
+    document = json.loads(content_of(chat(client, **body)))
+    assert set(document) == {"summary", "key_points"}
+    assert "has no transcript" in document["summary"] and "8 frame descriptions" in document["summary"]
+    assert document["summary"].count("No faces detected") == 1
+    points = document["key_points"]
+    assert len(points) == len(set(points)) and sum("No faces" in p for p in points) == 1
+    assert any("00:05 and 00:12" in p for p in points)

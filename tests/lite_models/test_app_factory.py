@@ -1,8 +1,8 @@
 """Settings reach the served app: a second real server process, configured through the environment."""
 
 import httpx
-from lite_models.config import LiteSettings
 
+from lite_models.config import LiteSettings
 from tests.support.processes import free_port, run_service
 
 

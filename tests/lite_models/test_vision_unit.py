@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pytest
+
 from lite_models.colors import dominant_colours, name_colour
 from lite_models.errors import ApiError
 from lite_models.images import decode_data_url

@@ -1,6 +1,7 @@
 """The destination decision, tested as a pure function: no packet leaves this machine."""
 
 import pytest
+
 from media_service.egress import destination_refusal
 
 REFUSED = [

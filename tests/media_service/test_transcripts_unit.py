@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
+
 from media_service.fetch_errors import clean_message, http_failure
 from media_service.transcripts import choose_track, parse_subtitles, snippets_to_segments, youtube_video_id
 from service_common.contracts import SubtitleTrack

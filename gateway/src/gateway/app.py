@@ -7,6 +7,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+
 from service_common.logging import configure_logging
 
 from .config import GatewaySettings

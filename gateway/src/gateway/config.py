@@ -1,6 +1,7 @@
 """Gateway settings, read from the environment (names are part of the operator contract)."""
 
 from pydantic import Field
+
 from service_common.settings import CsvList, ServiceSettings
 
 

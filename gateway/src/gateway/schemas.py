@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, StrictInt, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
+
 from service_common.contracts import TaskStatus
 
 from .urls import MAX_URL_LENGTH, video_url_problem

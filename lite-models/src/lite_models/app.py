@@ -3,6 +3,7 @@
 import time
 
 from fastapi import FastAPI
+
 from service_common.logging import configure_logging
 
 from .api import router

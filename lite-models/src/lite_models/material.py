@@ -15,6 +15,7 @@ _METADATA_KEYS = {
 _TIMESTAMP = re.compile(
     r"^\s*(?:[-*•]\s*)?(?:frame\s*\d+\s*)?[\[(]?\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?\s*[\])]?"
     r"(?:\s*-->\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?)?\s*[-–:]?\s*", re.IGNORECASE)
+_CLOCK = re.compile(r"(?:\d{1,2}:)?\d{1,2}:\d{2}")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "no.", "approx.")
@@ -33,7 +34,10 @@ class Material:
     title: str | None = None
     transcript: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
+    # The timestamp each frame line gave ("00:12"), or None; parallel to `frames`.
+    frame_times: list[str | None] = field(default_factory=list)
     prose: list[str] = field(default_factory=list)
+    duration: str | None = None
 
 
 def _section_of(name: str) -> str:
@@ -128,6 +132,8 @@ def parse_material(text: str) -> Material:
             if section == "prose" and (key.lower() in _METADATA_KEYS or looks_like_field):
                 if key.lower() == "title" and rest and material.title is None:
                     material.title = rest.strip("\"'“”")
+                if key.lower() in ("duration", "length") and rest and material.duration is None:
+                    material.duration = rest
                 continue
             if not rest and words_in_key <= 6:
                 section = _section_of(key)
@@ -137,9 +143,12 @@ def parse_material(text: str) -> Material:
                 section = _section_of(key)
                 line = rest
         if section == "frames":
-            description = _TIMESTAMP.sub("", line, count=1).strip()
+            stamp = _TIMESTAMP.match(line)
+            description = line[stamp.end():].strip() if stamp else line
             if description:
                 material.frames.append(" ".join(description.split()))
+                clock = _CLOCK.search(stamp.group(0)) if stamp else None
+                material.frame_times.append(clock.group(0) if clock else None)
             continue
         if section == "transcript":
             line = _TIMESTAMP.sub("", line, count=1)

@@ -1,29 +1,15 @@
 """Extractive summarisation: TextRank over TF-IDF cosine similarity between sentences."""
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from .frames import summarise_frames
 from .material import Material, parse_material
+from .words import content_words
 
-_STOP_WORDS_TEXT = """
-a about above after again against all also am an and any are aren't as at be because been before being
-below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
-during each few for from further get gets got had hadn't has hasn't have haven't having he he'd he'll
-he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it
-it's its itself just let's like me more most mustn't my myself no nor not now of off on once only or
-other ought our ours ourselves out over own really right same says say she she'd she'll she's should
-shouldn't so some such than that that's the their theirs them themselves then there there's these they
-they'd they'll they're they've this those through to too um uh under until up us very was wasn't we we'd
-we'll we're we've well were weren't what what's when when's where where's which while who who's whom
-why why's will with won't would wouldn't yeah you you'd you'll you're you've your yours yourself
-yourselves okay ok going gonna want wanna know see one two thing things lot actually
-"""
-STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9']*")
 _MAX_UNITS = 3000
 _MAX_TERMS = 4000
 EMPTY_SUMMARY = "Nothing could be summarised: the material contained no transcript, text or frame descriptions."
@@ -41,21 +27,6 @@ class Summary:
 
     def as_document(self) -> dict:
         return {"summary": self.summary, "key_points": list(self.key_points)}
-
-
-def content_words(text: str) -> list[str]:
-    words = []
-    for token in _TOKEN.findall(text.lower().replace("’", "'")):
-        token = token.removesuffix("'s")
-        if token in STOP_WORDS or len(token) < 2:
-            continue
-        # A light plural fold so "colours" and "colour" count as the same term.
-        if token.endswith("ies") and len(token) > 4:
-            token = token[:-3] + "y"
-        elif token.endswith("s") and not token.endswith("ss") and len(token) > 3:
-            token = token[:-1]
-        words.append(token)
-    return words
 
 
 def _tfidf(units: list[list[str]]) -> np.ndarray:
@@ -119,6 +90,8 @@ def summarise_material(material: Material) -> Summary:
     units = primary + frames
     if not any(content_words(u) for u in units):
         return Summary(EMPTY_SUMMARY, [])
+    if not any(content_words(u) for u in primary):
+        return Summary(*summarise_frames(material))
     # Speech carries what a video is about; frame descriptions only fill in when speech is scarce.
     ranked = rank(primary, material.title)
     primary_words = [set(content_words(primary[i])) for i in ranked]

@@ -7,6 +7,7 @@ import shutil
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
+
 from service_common.contracts import (
     DownloadRequest,
     DownloadResult,

@@ -5,10 +5,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from service_common.contracts import ErrorBody
 from service_common.errors import ServiceError
 from service_common.logging import configure_logging
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .api import router
 from .config import MediaSettings

@@ -4,6 +4,7 @@ import ipaddress
 from pathlib import Path
 
 from pydantic import Field, field_validator
+
 from service_common.settings import CsvList, ServiceSettings
 
 

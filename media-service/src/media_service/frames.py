@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+
 from service_common.contracts import FrameRef
 
 from .store import MediaStore, write_json_atomically

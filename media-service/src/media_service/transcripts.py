@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import webvtt
+
 from service_common.contracts import (
     SubtitleTrack,
     TranscriptRequest,

@@ -43,10 +43,8 @@ class OrchestratorSettings(ServiceSettings):
     def deployments(self) -> dict[str, dict[str, ModelEndpoint]]:
         if self.model_endpoints is not None:
             return self.model_endpoints
-        return {
-            role: {tier: ModelEndpoint(base_url=self.lite_models_url, model=f"lite-{role}") for tier in QUANTIZATION_TIERS}
-            for role in ("vision", "text")
-        }
+        lite = {role: ModelEndpoint(base_url=self.lite_models_url, model=f"lite-{role}") for role in ("vision", "text")}
+        return {role: dict.fromkeys(QUANTIZATION_TIERS, endpoint) for role, endpoint in lite.items()}
 
     def stage_timeouts(self) -> dict[str, float]:
         return {

@@ -45,7 +45,13 @@ async def probe_endpoint(models: ModelClient, role: str, tier: str, endpoint: Mo
     return health
 
 
-async def probe_endpoints(models: ModelClient, deployments: dict[str, dict[str, ModelEndpoint]]) -> list[EndpointHealth]:
-    jobs = [probe_endpoint(models, role, tier, endpoint)
-            for role, tiers in deployments.items() for tier, endpoint in tiers.items()]
-    return list(await asyncio.gather(*jobs))
+async def probe_endpoints(
+    models: ModelClient, deployments: dict[str, dict[str, ModelEndpoint]]
+) -> list[EndpointHealth]:
+    """One probe per distinct server and model, however many tiers share it."""
+    listed = [(role, tier, endpoint) for role, tiers in deployments.items() for tier, endpoint in tiers.items()]
+    distinct = {endpoint.model_dump_json(): endpoint for _, _, endpoint in listed}
+    probed = await asyncio.gather(*(probe_endpoint(models, "vision", "", e) for e in distinct.values()))
+    by_endpoint = dict(zip(distinct, probed, strict=True))
+    return [by_endpoint[endpoint.model_dump_json()].model_copy(update={"role": role, "tier": tier})
+            for role, tier, endpoint in listed]

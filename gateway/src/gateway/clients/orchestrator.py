@@ -12,6 +12,7 @@ from uuid import UUID
 
 import httpx
 from pydantic import BaseModel, ValidationError
+
 from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
 from service_common.errors import PermanentError, TransientError
 from service_common.http import error_from_exception, error_from_response

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
 from service_common.contracts import OrchestratorHealth
 from service_common.errors import ServiceError, TransientError
 

@@ -4,6 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query
+
 from service_common.contracts import TaskCreate
 from service_common.proxies import proxy_refusal
 
