@@ -63,12 +63,14 @@ Thanks for watching and see you next week.
 
 Frames:
 [00:05] A bright, sharp 1280×720 landscape frame. Dominant colours: blue (45%), white (30%). No faces detected.
-[02:40] A well-lit, sharp 1280×720 landscape frame. Dominant colours: dark blue (50%), grey (20%). One face detected, in the centre.
+[02:40] A well-lit, sharp 1280×720 landscape frame. Dominant colours: dark blue (50%), grey (20%). \
+One face detected, in the centre.
 """
 
 
 def _clip_frame(stamp: str, colours: str, text: bool) -> str:
-    slide = " Several rows of small high-contrast horizontal strokes: it likely contains text or a slide." if text else ""
+    slide = (" Several rows of small high-contrast horizontal strokes: it likely contains text or a slide."
+             if text else "")
     return (f"[{stamp}] A bright, high-contrast, sharp 1280×720 landscape frame. Dominant colours: {colours}. "
             f"No faces detected.{slide} Little fine detail; large flat areas suggest a slide or graphic.")
 

@@ -73,7 +73,7 @@ def dominant_colours(image: np.ndarray, clusters: int = 5, min_percent: int = 4)
         counts = np.bincount(labels.ravel(), minlength=k)
     total = float(counts.sum())
     merged: dict[str, list] = {}
-    for centre, count in zip(centres, counts):
+    for centre, count in zip(centres, counts, strict=True):
         if count == 0:
             continue
         name = name_colour(centre)
