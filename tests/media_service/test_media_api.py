@@ -137,6 +137,13 @@ def test_unsupported_schemes_are_refused(service, url):
     assert "not supported" in detail or "no host" in detail
 
 
+def test_page_without_a_video_is_an_unsupported_url(service, origin):
+    response = download(service, f"{origin.base}/article.html")
+    detail = assert_one_line_error(response)
+    assert response.json()["retryable"] is False
+    assert "Unsupported URL" in detail and f"{origin.base}/article.html" in detail
+
+
 def test_proxy_not_allowed(service, origin):
     response = download(service, f"{origin.base}/clip.mp4", proxy="socks5://127.0.0.1:9050")
     assert "ALLOWED_PROXIES" in assert_one_line_error(response)

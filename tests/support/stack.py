@@ -20,6 +20,7 @@ class Stack:
     database_url: str
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per service, wins over the rest
     ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in SERVICES})
     processes: dict = field(default_factory=dict)
     _exit: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -39,7 +40,7 @@ class Stack:
             "POLL_INTERVAL_S": "0.2",
             "RETRY_BACKOFF_S": "0.5",
         }
-        return {**common, **self.extra_env}
+        return {**common, **self.extra_env, **self.service_env.get(name, {})}
 
     def start(self, *names: str) -> None:
         for name in names or SERVICES:

@@ -1,9 +1,12 @@
 """HTTP routes of the media service (internal: the orchestrator calls them)."""
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import shutil
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
@@ -17,12 +20,16 @@ from service_common.contracts import (
     TranscriptRequest,
     TranscriptResult,
 )
+from service_common.errors import ServiceError
 
 from .download import Downloader, checked_proxy, checked_url
 from .frames import UnreadableVideo, frame_file, frames_for
 from .store import MediaStore, write_json_atomically
 from .transcripts import fetch_transcript
 from .worker_client import failure
+
+T = TypeVar("T")
+DISCONNECT_POLL_S = 0.5
 
 ERRORS = {
     422: {"model": ErrorBody},
@@ -47,6 +54,21 @@ def _store(request: Request) -> MediaStore:
     return request.app.state.store
 
 
+async def unless_caller_leaves(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`, cancelling it (and so killing its fetch process) if the caller hangs up first:
+    a caller that gave up (stage timeout, deleted task) must not leave a download running."""
+    job = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({job}, timeout=DISCONNECT_POLL_S)
+        if done:
+            return job.result()
+        if await request.is_disconnected():
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ServiceError):
+                await job
+            raise failure("the caller went away before the fetch finished", 499, True)
+
+
 @router.get("/health")
 async def health() -> dict:
     return {"status": "ok"}
@@ -54,7 +76,7 @@ async def health() -> dict:
 
 @router.post("/downloads", response_model=DownloadResult, responses=ERRORS)
 async def create_download(body: DownloadRequest, request: Request) -> DownloadResult:
-    return await _downloader(request).download(body)
+    return await unless_caller_leaves(request, _downloader(request).download(body))
 
 
 @router.post("/media/{media_id}/frames", response_model=FramesResult, responses=ERRORS)
@@ -92,7 +114,8 @@ async def create_transcript(media_id: str, body: TranscriptRequest, request: Req
         return TranscriptResult(**json.loads(cache.read_text(encoding="utf-8")))
     work_dir = store.new_work_dir()
     try:
-        result = await fetch_transcript(body, proxy, request.app.state.settings, work_dir)
+        result = await unless_caller_leaves(
+            request, fetch_transcript(body, proxy, request.app.state.settings, work_dir))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     if cache and store.media_dir(media_id):
