@@ -74,7 +74,7 @@ def test_no_transcript_is_not_an_error(service, origin):
     media_id = download(service, url).json()["media_id"]
     response = httpx.post(f"{service}/media/{media_id}/transcript", json={"url": url}, timeout=TIMEOUT)
     assert response.status_code == 200, response.text
-    assert response.json() == {"text": None, "segments": [], "language": None, "source": None}
+    assert response.json() == {"text": None, "segments": [], "language": None, "source": None, "notes": []}
 
 
 @pytest.mark.parametrize(("name", "seconds"), [("clip.mp4", CLIP_SECONDS), ("clip.webm", WEBM_SECONDS)])

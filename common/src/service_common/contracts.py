@@ -9,6 +9,15 @@ from pydantic import BaseModel, Field
 Quantization = Literal["int4", "int8", "fp16"]
 QUANTIZATION_TIERS: tuple[str, ...] = ("int4", "int8", "fp16")
 Role = Literal["vision", "text"]
+# "scenes": one frame per visual scene, near-duplicates dropped; "uniform": evenly spread in time.
+FrameStrategy = Literal["uniform", "scenes"]
+DEFAULT_FRAME_STRATEGY: FrameStrategy = "scenes"
+# Where a transcript came from, first in the chain that gave one.
+TranscriptSource = Literal[
+    "youtube_captions", "youtube_auto_captions", "subtitles", "automatic_captions", "embedded_subtitles",
+    "speech_to_text",
+]
+UPLOAD_SCHEME = "upload://"  # `youtube_url` may be upload://<upload_id> for a file sent to POST /uploads
 
 
 class TaskStatus(StrEnum):
@@ -50,6 +59,31 @@ class TaskCreate(BaseModel):
     vision_quantization: Quantization = "int4"
     text_quantization: Quantization = "int4"
     proxy: str | None = None
+    frame_strategy: FrameStrategy = DEFAULT_FRAME_STRATEGY
+    transcript_languages: list[str] | None = None  # preferred transcript languages, best first
+
+
+class TranscriptSegment(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
+class FrameAnalysis(BaseModel):
+    """One analysed frame; `image_url` is relative to the API's base URL."""
+
+    index: int
+    timestamp: float
+    analysis: str | None = None
+    image_url: str
+
+
+class TaskProgress(BaseModel):
+    stage: str
+    fraction: float | None = None  # 0..1 within the stage, when known
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+    detail: str | None = None
 
 
 class VideoInfo(BaseModel):
@@ -72,6 +106,14 @@ class TaskRecord(BaseModel):
     frame_analyses: list[str] | None = None
     transcript: str | None = None
     error: str | None = None
+    # Additive fields (not in the original guide).
+    frames: list[FrameAnalysis] | None = None
+    transcript_segments: list[TranscriptSegment] | None = None
+    transcript_source: TranscriptSource | None = None
+    transcript_language: str | None = None
+    frame_strategy: FrameStrategy | None = None
+    progress: TaskProgress | None = None
+    notes: list[str] | None = None  # things worth knowing that did not fail the task
 
 
 class TaskPage(BaseModel):
@@ -100,8 +142,24 @@ class OrchestratorHealth(BaseModel):
 
 
 class DownloadRequest(BaseModel):
-    url: str
+    url: str  # http(s) URL, or upload://<upload_id>
     proxy: str | None = None
+    job_id: str | None = None  # key under which GET /downloads/{job_id}/progress reports this download
+
+
+class DownloadProgress(BaseModel):
+    job_id: str
+    state: Literal["unknown", "extracting", "downloading", "processing", "done", "failed"]
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+    fraction: float | None = None
+
+
+class UploadResult(BaseModel):
+    upload_id: str
+    url: str  # upload://<upload_id>, usable as `youtube_url`
+    filename: str | None = None
+    size_bytes: int
 
 
 class SubtitleTrack(BaseModel):
@@ -117,38 +175,41 @@ class DownloadResult(BaseModel):
     webpage_url: str | None = None
     extractor: str | None = None
     subtitles: list[SubtitleTrack] = Field(default_factory=list)
+    language: str | None = None  # the video's own language, when the site says
+    filesize: int | None = None
 
 
 class FramesRequest(BaseModel):
     max_frames: int = Field(ge=1)
+    strategy: FrameStrategy = DEFAULT_FRAME_STRATEGY
+    max_side: int | None = Field(default=None, ge=64)  # longest side of the JPEGs; None: the service default
 
 
 class FrameRef(BaseModel):
     index: int
-    timestamp: float  # seconds from the start of the video
+    timestamp: float  # seconds from the start of the video: the frame's own presentation time
     width: int
     height: int
 
 
 class FramesResult(BaseModel):
     frames: list[FrameRef]
+    strategy: FrameStrategy = DEFAULT_FRAME_STRATEGY
+    note: str | None = None  # e.g. why fewer frames than asked
 
 
 class TranscriptRequest(BaseModel):
     url: str
     proxy: str | None = None
     subtitles: list[SubtitleTrack] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=lambda: ["en"])
-
-
-class TranscriptSegment(BaseModel):
-    start: float
-    end: float
-    text: str
+    # Preferred languages, best first; None: the video's own language, then English.
+    languages: list[str] | None = None
+    video_language: str | None = None
 
 
 class TranscriptResult(BaseModel):
     text: str | None = None
     segments: list[TranscriptSegment] = Field(default_factory=list)
     language: str | None = None
-    source: str | None = None  # "youtube-transcript-api", "subtitles", or None when there is none
+    source: TranscriptSource | None = None  # None when no link of the chain gave one
+    notes: list[str] = Field(default_factory=list)  # why earlier links gave nothing, one line each

@@ -130,11 +130,12 @@ async def fetch_transcript(
 ) -> TranscriptResult:
     """The first transcript that the chain finds; an empty result (not an error) when there is none."""
     video_id = youtube_video_id(request.url)
+    languages = request.languages or [lang for lang in (request.video_language, "en") if lang]
     if video_id:
         job = {
             "action": "youtube_transcript",
             "video_id": video_id,
-            "languages": request.languages,
+            "languages": languages,
             "proxy": proxy,
             "allow_cidrs": settings.egress_allow_cidrs,
         }
@@ -142,10 +143,10 @@ async def fetch_transcript(
             result = await run_job(job, settings.subtitle_timeout_s, "transcript", work_dir)
             segments = [TranscriptSegment(**s) for s in result["segments"]]
             if segments:
-                return _result(segments, result.get("language"), "youtube-transcript-api")
+                return _result(segments, result.get("language"), "youtube_captions")
         except ServiceError as exc:
             log.info("no YouTube transcript for %s (%s); trying subtitle tracks", video_id, exc.message)
-    track = choose_track(request.subtitles, request.languages)
+    track = choose_track(request.subtitles, languages)
     if track is None:
         return TranscriptResult()
     out_path = work_dir / f"subtitles.{track.ext.lower()}"
@@ -171,4 +172,4 @@ async def fetch_transcript(
     except Exception as exc:  # noqa: BLE001 - webvtt raises several kinds on bad files
         log.warning("unreadable %s subtitles from %s: %s", track.ext, track.url, exc)
         return TranscriptResult()
-    return _result(segments, track.language, "subtitles")
+    return _result(segments, track.language, "automatic_captions" if track.automatic else "subtitles")
