@@ -29,6 +29,8 @@ def test_analyze_forwards_seed_defaults(gateway, orchestrator_stub):
         "vision_quantization": "int4",
         "text_quantization": "int4",
         "proxy": None,
+        "frame_strategy": "scenes",
+        "transcript_languages": None,
     }
     assert response.json()["task_id"] in orchestrator_stub.tasks
 
@@ -46,7 +48,7 @@ def test_analyze_forwards_explicit_values(gateway, orchestrator_stub):
     assert analyze(gateway, body).status_code == 200
     [sent] = orchestrator_stub.requests_to()
     del body["some_future_option"]
-    assert sent.body == body
+    assert sent.body == {**body, "frame_strategy": "scenes", "transcript_languages": None}
 
 
 def test_empty_proxy_means_no_proxy(gateway, orchestrator_stub):
@@ -146,7 +148,10 @@ def test_task_is_shown_in_the_seed_shape(gateway, orchestrator_stub):
     # Upper case is the same UUID; the orchestrator is asked in canonical form.
     response = httpx.get(f"{gateway}/tasks/{record.task_id.upper()}")
     assert response.status_code == 200
-    assert response.json() == {
+    additive = {"frames", "transcript_segments", "transcript_source", "transcript_language", "frame_strategy",
+                "progress", "notes"}
+    assert {k: v for k, v in response.json().items() if k in additive} == dict.fromkeys(additive)
+    assert {k: v for k, v in response.json().items() if k not in additive} == {
         "task_id": record.task_id,
         "status": "completed",
         "youtube_url": URL,

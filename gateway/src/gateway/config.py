@@ -19,3 +19,7 @@ class GatewaySettings(ServiceSettings):
     max_frames_limit: int = Field(default=64, ge=1)
     # The seed's JavaScript example runs in browsers, so every origin is allowed unless narrowed.
     cors_allow_origins: CsvList = Field(default_factory=lambda: ["*"])
+    # Uploads go straight to the media service, which keeps the files.
+    media_service_url: str = "http://127.0.0.1:8002"
+    max_upload_mb: int = Field(default=2048, ge=1)
+    upload_timeout_s: float = Field(default=600.0, gt=0)

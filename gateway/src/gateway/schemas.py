@@ -9,11 +9,20 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, PlainSerializer, StrictInt, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
-from service_common.contracts import TaskStatus
+from service_common.contracts import (
+    DEFAULT_FRAME_STRATEGY,
+    FrameAnalysis,
+    FrameStrategy,
+    TaskProgress,
+    TaskStatus,
+    TranscriptSegment,
+    TranscriptSource,
+)
 
 from .urls import MAX_URL_LENGTH, video_url_problem
 
 Quantization = Literal["int4", "int8", "fp16"]
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 STARTED_MESSAGE = "The video analysis task has started."
 
 
@@ -71,6 +80,18 @@ class AnalyzeRequest(BaseModel):
         examples=[None],
     )
 
+    frame_strategy: FrameStrategy = Field(
+        default=DEFAULT_FRAME_STRATEGY,
+        description="scenes (default): one frame per visual scene, near-duplicates dropped, so a static "
+        "slide is described once; uniform: frames evenly spread in time",
+    )
+    transcript_languages: list[Annotated[StrictStr, Field(pattern=LANGUAGE_PATTERN)]] | None = Field(
+        default=None,
+        max_length=10,
+        description="Preferred transcript languages, best first (e.g. [\"en\", \"pt-BR\"]); default: the "
+        "video's own language, then English",
+    )
+
     @field_validator("youtube_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -121,6 +142,17 @@ class TaskResponse(TaskSummary):
     frame_analyses: list[str] | None = Field(default=None, description="One description per frame")
     transcript: str | None = Field(default=None, description="Full subtitle text, when the video has one")
     error: str | None = Field(default=None, description="Why the task failed (status failed only)")
+    # Additive fields (not in the original guide).
+    frames: list[FrameAnalysis] | None = Field(
+        default=None, description="Each analysed frame with its timestamp (seconds) and image URL")
+    transcript_segments: list[TranscriptSegment] | None = Field(
+        default=None, description="The transcript with start and end times (seconds)")
+    transcript_source: TranscriptSource | None = Field(
+        default=None, description="Where the transcript came from")
+    transcript_language: str | None = None
+    frame_strategy: FrameStrategy | None = None
+    progress: TaskProgress | None = Field(default=None, description="Live progress of the running stage")
+    notes: list[str] | None = Field(default=None, description="Things worth knowing that did not fail the task")
 
 
 class TaskListResponse(BaseModel):
@@ -158,6 +190,13 @@ class HealthResponse(BaseModel):
     active_tasks: int = Field(description="Tasks waiting or running")
     components: HealthComponents | None = None
     detail: str | None = Field(default=None, description="Why the status is not healthy")
+
+
+class UploadResponse(BaseModel):
+    upload_id: str
+    url: str = Field(description="Pass this as youtube_url to POST /analyze", examples=["upload://" + "0" * 32])
+    filename: str | None = None
+    size_bytes: int
 
 
 class ErrorResponse(BaseModel):

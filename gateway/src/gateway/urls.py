@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = ("http", "https")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+UPLOAD_URL = re.compile(r"^upload://[A-Za-z0-9_-]{8,64}$")
 
 
 def _is_valid_hostname(host: str) -> bool:
@@ -46,6 +47,10 @@ def video_url_problem(url: str) -> tuple[str, str] | None:
         # Whitespace and control/format characters are how URL-confusion tricks are smuggled in.
         if char.isspace() or unicodedata.category(char).startswith("C"):
             return "url_characters", "youtube_url must not contain whitespace or control characters"
+    if url.startswith("upload://"):
+        if UPLOAD_URL.match(url):
+            return None
+        return "url_upload", "youtube_url upload://… must be the url that POST /uploads returned"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
@@ -54,7 +59,7 @@ def video_url_problem(url: str) -> tuple[str, str] | None:
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         got = f"'{scheme}:'" if scheme else "no scheme"
-        return "url_scheme", f"youtube_url must start with http:// or https:// (got {got})"
+        return "url_scheme", f"youtube_url must start with http:// or https:// (got {got}), or be upload://…"
     if parts.username is not None or parts.password is not None:
         # "https://youtube.com@evil.example/" reads like YouTube but goes elsewhere.
         return "url_credentials", "youtube_url must not contain a user name or password"

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
+from service_common.errors import ServiceError
 
 from . import tasks
 from .health import database_ok, probe_endpoints
@@ -55,6 +56,22 @@ async def delete_task(task_id: str, request: Request) -> Response:
     if not await run_in_threadpool(tasks.delete_task, request.app.state.sessions, _checked_id(task_id)):
         raise _not_found(task_id)
     return Response(status_code=204)
+
+
+@router.get("/tasks/{task_id}/frames/{index}.jpg", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def get_frame_image(task_id: str, index: int, request: Request) -> Response:
+    """A frame the task analysed, from the media service; 404 before frames exist or once the media is gone."""
+    state = request.app.state
+    frame_set = await run_in_threadpool(tasks.frame_set, state.sessions, _checked_id(task_id))
+    if frame_set is None or index not in frame_set["indexes"]:
+        raise HTTPException(404, f"Task {task_id} has no frame {index}")
+    try:
+        jpeg = await state.media.frame_image(frame_set["media_id"], index, frame_set["request"])
+    except ServiceError as exc:
+        status = 503 if exc.retryable else 404
+        raise HTTPException(status, f"frame {index} of task {task_id} is not available: {exc.message}") from None
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/health", response_model=OrchestratorHealth)

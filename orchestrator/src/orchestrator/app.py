@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from service_common.logging import configure_logging
 
 from .api import router
+from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .config import OrchestratorSettings
 from .db import create_db_engine, create_session_factory
@@ -32,6 +33,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         await asyncio.to_thread(upgrade_to_head, engine)
         async with httpx.AsyncClient(timeout=settings.model_call_timeout_s) as http:
             app.state.models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
+            app.state.media = MediaClient(http, settings.media_service_url)
             worker = Worker(settings, app.state.sessions, http) if settings.run_workers else None
             loop_task = asyncio.create_task(worker.run()) if worker else None
             try:

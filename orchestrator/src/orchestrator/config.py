@@ -23,6 +23,12 @@ class OrchestratorSettings(ServiceSettings):
     # role -> tier -> endpoint, as JSON; unset means every tier of both roles is the lite server.
     model_endpoints: dict[str, dict[str, ModelEndpoint]] | None = None
 
+    # An OpenAI-compatible /v1/audio/transcriptions server (e.g. vLLM serving Whisper), the transcript
+    # chain's last resort; unset means videos without captions or subtitles get no transcript.
+    speech_to_text: ModelEndpoint | None = None
+    speech_chunk_s: float = Field(default=600.0, gt=0)
+    progress_interval_s: float = Field(default=1.0, gt=0)
+
     run_workers: bool = True
     worker_concurrency: int = Field(default=2, ge=1)
     poll_interval_s: float = Field(default=0.5, gt=0)

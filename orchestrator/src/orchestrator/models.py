@@ -27,6 +27,12 @@ class Task(Base):
     frame_analyses: Mapped[list | None] = mapped_column(JSON)
     transcript: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    frames: Mapped[list | None] = mapped_column(JSON)  # [{index, timestamp, analysis}]
+    transcript_segments: Mapped[list | None] = mapped_column(JSON)
+    transcript_source: Mapped[str | None] = mapped_column(String(32))
+    transcript_language: Mapped[str | None] = mapped_column(String(32))
+    progress: Mapped[dict | None] = mapped_column(JSON)
+    notes: Mapped[list | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
 
     # The lease is the fence: every write by a worker names lease_owner and attempt.

@@ -1,15 +1,38 @@
 """The stages of one task, each a function of the request and the checkpoints before it."""
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from service_common.contracts import SubtitleTrack, TaskStatus
-from service_common.errors import PermanentError
+from service_common.contracts import (
+    DEFAULT_FRAME_STRATEGY,
+    FramesRequest,
+    SubtitleTrack,
+    TaskStatus,
+    TranscriptRequest,
+    TranscriptResult,
+)
+from service_common.errors import PermanentError, ServiceError
 
 from .clients.media import MediaClient
 from .clients.models import ModelClient
+from .clients.speech import SpeechClient
 from .config import OrchestratorSettings
 from .prompts import SUMMARY_SCHEMA, parse_summary, summary_material, text_messages, vision_messages
+
+log = logging.getLogger(__name__)
+
+ProgressReporter = Callable[[dict], Awaitable[None]]
+
+
+@dataclass
+class StageContext:
+    task_id: str
+    request: dict
+    checkpoints: dict
+    report: ProgressReporter  # the task's live progress (fenced write; may raise LeaseLost)
 
 
 @dataclass
@@ -18,13 +41,19 @@ class StageOutput:
     result_fields: dict  # columns of the public view that this stage fills
 
 
+def frames_request(request: dict) -> FramesRequest:
+    return FramesRequest(max_frames=request["max_frames"],
+                         strategy=request.get("frame_strategy") or DEFAULT_FRAME_STRATEGY)
+
+
 @dataclass
 class Pipeline:
     settings: OrchestratorSettings
     media: MediaClient
     models: ModelClient
+    speech: SpeechClient | None = None
 
-    async def run_stage(self, stage: TaskStatus, request: dict, checkpoints: dict) -> StageOutput:
+    async def run_stage(self, stage: TaskStatus, ctx: StageContext) -> StageOutput:
         handler = {
             TaskStatus.DOWNLOADING: self.download,
             TaskStatus.EXTRACTING_FRAMES: self.extract_frames,
@@ -32,48 +61,109 @@ class Pipeline:
             TaskStatus.ANALYZING_VISION: self.analyze_vision,
             TaskStatus.ANALYZING_TEXT: self.analyze_text,
         }[stage]
-        return await handler(request, checkpoints)
+        return await handler(ctx)
 
-    async def download(self, request: dict, _checkpoints: dict) -> StageOutput:
-        result = await self.media.download(request["youtube_url"], request.get("proxy"),
-                                           self.settings.download_timeout_s)
+    async def download(self, ctx: StageContext) -> StageOutput:
+        watcher = asyncio.create_task(self._watch_download(ctx))
+        try:
+            result = await self.media.download(ctx.request["youtube_url"], ctx.request.get("proxy"), ctx.task_id,
+                                               self.settings.download_timeout_s)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         return StageOutput(result.model_dump(), {"video_info": result.video_info.model_dump()})
 
-    async def extract_frames(self, request: dict, checkpoints: dict) -> StageOutput:
-        media_id = checkpoints["downloading"]["media_id"]
-        result = await self.media.frames(media_id, request["max_frames"], self.settings.frames_timeout_s)
+    async def _watch_download(self, ctx: StageContext) -> None:
+        """Copy the media service's byte counts into the task while the download runs."""
+        while True:
+            await asyncio.sleep(self.settings.progress_interval_s)
+            try:
+                progress = await self.media.download_progress(ctx.task_id)
+            except ServiceError:
+                continue  # progress is a nicety; the download itself decides the outcome
+            if progress.state in ("downloading", "processing"):
+                await ctx.report({"stage": TaskStatus.DOWNLOADING.value, "fraction": progress.fraction,
+                                  "downloaded_bytes": progress.downloaded_bytes,
+                                  "total_bytes": progress.total_bytes, "detail": progress.state})
+
+    async def extract_frames(self, ctx: StageContext) -> StageOutput:
+        media_id = ctx.checkpoints["downloading"]["media_id"]
+        request = frames_request(ctx.request)
+        result = await self.media.frames(media_id, request, self.settings.frames_timeout_s)
         if not result.frames:
             raise PermanentError("frame extraction failed: no frame could be read from the video")
-        return StageOutput({"media_id": media_id, "frames": [f.model_dump() for f in result.frames]}, {})
+        checkpoint = {"media_id": media_id, "request": request.model_dump(),
+                      "frames": [f.model_dump() for f in result.frames]}
+        return StageOutput(checkpoint, {"notes": [result.note] if result.note else []})
 
-    async def extract_transcript(self, request: dict, checkpoints: dict) -> StageOutput:
-        download = checkpoints["downloading"]
-        subtitles = [SubtitleTrack.model_validate(s) for s in download.get("subtitles", [])]
-        result = await self.media.transcript(download["media_id"], request["youtube_url"], request.get("proxy"),
-                                             subtitles, self.settings.transcript_timeout_s)
-        return StageOutput(result.model_dump(), {"transcript": result.text or None})
+    async def extract_transcript(self, ctx: StageContext) -> StageOutput:
+        download = ctx.checkpoints["downloading"]
+        request = TranscriptRequest(
+            url=ctx.request["youtube_url"], proxy=ctx.request.get("proxy"),
+            subtitles=[SubtitleTrack.model_validate(s) for s in download.get("subtitles", [])],
+            languages=ctx.request.get("transcript_languages"), video_language=download.get("language"))
+        result = await self.media.transcript(download["media_id"], request, self.settings.transcript_timeout_s)
+        if result.text is None and self.speech is not None:
+            result = await self._speech_to_text(download["media_id"], request, result, ctx)
+        fields = {"transcript": result.text or None, "transcript_source": result.source,
+                  "transcript_language": result.language, "notes": result.notes,
+                  "transcript_segments": [s.model_dump() for s in result.segments] or None}
+        return StageOutput(result.model_dump(), fields)
 
-    async def analyze_vision(self, request: dict, checkpoints: dict) -> StageOutput:
-        endpoint = self._endpoint("vision", request["vision_quantization"])
-        frames = checkpoints["extracting_frames"]
-        media_id = frames["media_id"]
+    async def _speech_to_text(self, media_id: str, request: TranscriptRequest, found: TranscriptResult,
+                              ctx: StageContext) -> TranscriptResult:
+        info = await self.media.audio_info(media_id)
+        duration = info.get("duration") or 0.0
+        if not info.get("has_audio") or duration <= 0:
+            return found.model_copy(update={"notes": [*found.notes, "the video has no audio to transcribe"]})
+        language = (request.languages or [None])[0] or request.video_language
+        segments, detected = [], None
+        chunk = self.settings.speech_chunk_s
+        windows = [(start, min(chunk, duration - start)) for start in _frange(0.0, duration, chunk)]
+        for done, (start, length) in enumerate(windows):
+            wav = await self.media.audio_window(media_id, start, length)
+            window_segments, window_language = await self.speech.transcribe(wav, start, length, language)
+            segments += window_segments
+            detected = detected or window_language
+            await ctx.report({"stage": TaskStatus.EXTRACTING_TRANSCRIPT.value,
+                              "fraction": (done + 1) / len(windows), "detail": "speech to text"})
+        if not segments:
+            return found.model_copy(update={"notes": [*found.notes, "speech-to-text found no speech"]})
+        text = " ".join(s.text for s in segments)
+        return TranscriptResult(text=text, segments=segments, language=language or detected,
+                                source="speech_to_text", notes=found.notes)
+
+    async def analyze_vision(self, ctx: StageContext) -> StageOutput:
+        endpoint = self._endpoint("vision", ctx.request["vision_quantization"])
+        extracted = ctx.checkpoints["extracting_frames"]
+        frames = extracted["frames"]
+        frame_set = FramesRequest.model_validate(extracted["request"]) if "request" in extracted else None
+        done = 0
 
         async def describe(frame: dict) -> str:
-            jpeg = await self.media.frame_image(media_id, frame["index"])
-            return await self.models.chat(endpoint, vision_messages(jpeg),
-                                          f"vision model failed on frame {frame['index']}", max_tokens=300,
-                                          temperature=0)
+            nonlocal done
+            jpeg = await self.media.frame_image(extracted["media_id"], frame["index"], frame_set)
+            analysis = await self.models.chat(endpoint, vision_messages(jpeg),
+                                              f"vision model failed on frame {frame['index']}", max_tokens=300,
+                                              temperature=0)
+            done += 1
+            await ctx.report({"stage": TaskStatus.ANALYZING_VISION.value, "fraction": done / len(frames),
+                              "detail": f"{done} of {len(frames)} frames"})
+            return analysis
 
-        analyses = await asyncio.gather(*(describe(f) for f in frames["frames"]))
-        return StageOutput({"analyses": list(analyses)}, {"frame_analyses": list(analyses)})
+        analyses = list(await asyncio.gather(*(describe(f) for f in frames)))
+        per_frame = [{"index": f["index"], "timestamp": f["timestamp"], "analysis": a}
+                     for f, a in zip(frames, analyses, strict=True)]
+        return StageOutput({"analyses": analyses}, {"frame_analyses": analyses, "frames": per_frame})
 
-    async def analyze_text(self, request: dict, checkpoints: dict) -> StageOutput:
-        endpoint = self._endpoint("text", request["text_quantization"])
+    async def analyze_text(self, ctx: StageContext) -> StageOutput:
+        endpoint = self._endpoint("text", ctx.request["text_quantization"])
         material = summary_material(
-            checkpoints["downloading"].get("video_info"),
-            checkpoints["extracting_transcript"].get("text"),
-            checkpoints["extracting_frames"]["frames"],
-            checkpoints["analyzing_vision"]["analyses"],
+            ctx.checkpoints["downloading"].get("video_info"),
+            ctx.checkpoints["extracting_transcript"].get("text"),
+            ctx.checkpoints["extracting_frames"]["frames"],
+            ctx.checkpoints["analyzing_vision"]["analyses"],
             self.settings.max_transcript_chars,
         )
         content = await self.models.chat(
@@ -92,3 +182,10 @@ class Pipeline:
         if tier not in deployed:
             raise PermanentError(f"no {role} model is deployed for tier {tier}")
         return deployed[tier]
+
+
+def _frange(start: float, stop: float, step: float):
+    value = start
+    while value < stop - 0.05:  # no sliver of a window at the very end
+        yield value
+        value += step

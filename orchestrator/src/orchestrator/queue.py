@@ -93,7 +93,7 @@ def extend_lease(sessions: sessionmaker[Session], claim: Claim, lease_s: float) 
 
 def enter_stage(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus) -> None:
     with sessions.begin() as session:
-        _fenced_update(session, claim, status=stage.value)
+        _fenced_update(session, claim, status=stage.value, progress={"stage": stage.value})
         session.add(TaskEvent(task_id=claim.task_id, at=utcnow(), kind="status", status=stage.value,
                               attempt=claim.attempt))
 
@@ -102,17 +102,27 @@ def save_checkpoint(sessions: sessionmaker[Session], claim: Claim, stage: TaskSt
                     **result_fields) -> dict:
     """Store one stage's output (and the public fields it fills); returns the new checkpoint map."""
     with sessions.begin() as session:
-        current = session.scalar(select(Task.checkpoints).where(Task.id == claim.task_id)) or {}
+        row = session.execute(select(Task.checkpoints, Task.notes).where(Task.id == claim.task_id)).first()
+        current, notes = (row.checkpoints or {}, row.notes or []) if row else ({}, [])
         checkpoints = {**current, stage.value: output}
+        if result_fields.get("notes"):  # notes add up over the stages
+            result_fields = {**result_fields, "notes": notes + [n for n in result_fields["notes"] if n not in notes]}
+        else:
+            result_fields.pop("notes", None)
         _fenced_update(session, claim, checkpoints=checkpoints, **result_fields)
         return checkpoints
+
+
+def report_progress(sessions: sessionmaker[Session], claim: Claim, progress: dict | None) -> None:
+    with sessions.begin() as session:
+        _fenced_update(session, claim, progress=progress)
 
 
 def complete_task(sessions: sessionmaker[Session], claim: Claim) -> None:
     now = utcnow()
     with sessions.begin() as session:
         _fenced_update(session, claim, status=TaskStatus.COMPLETED.value, completed_at=now, error=None,
-                       lease_owner=None, lease_expires_at=None)
+                       lease_owner=None, lease_expires_at=None, progress=None)
         session.add(TaskEvent(task_id=claim.task_id, at=now, kind="status", status="completed",
                               attempt=claim.attempt))
 
@@ -121,7 +131,7 @@ def fail_task(sessions: sessionmaker[Session], claim: Claim, error: str) -> None
     now = utcnow()
     with sessions.begin() as session:
         _fenced_update(session, claim, status=TaskStatus.FAILED.value, completed_at=now, error=error,
-                       lease_owner=None, lease_expires_at=None)
+                       lease_owner=None, lease_expires_at=None, progress=None)
         session.add(TaskEvent(task_id=claim.task_id, at=now, kind="status", status="failed",
                               attempt=claim.attempt, detail=error))
 

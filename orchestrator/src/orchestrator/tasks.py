@@ -5,15 +5,33 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service_common.contracts import TERMINAL_STATUSES, TaskCreate, TaskRecord, TaskStatus, VideoInfo
+from service_common.contracts import (
+    DEFAULT_FRAME_STRATEGY,
+    TERMINAL_STATUSES,
+    FrameAnalysis,
+    FramesRequest,
+    TaskCreate,
+    TaskRecord,
+    TaskStatus,
+    VideoInfo,
+)
 
 from .clock import utcnow
 from .models import Task, TaskEvent
 
 ACTIVE = [s.value for s in TaskStatus if s not in TERMINAL_STATUSES]
+TERMINAL_VALUES = {s.value for s in TERMINAL_STATUSES}
+
+
+def frame_image_path(task_id: str, index: int) -> str:
+    """Where the public API serves a task's frame image (relative to its base URL)."""
+    return f"/tasks/{task_id}/frames/{index}.jpg"
 
 
 def to_record(task: Task) -> TaskRecord:
+    frames = None
+    if task.frames is not None:
+        frames = [FrameAnalysis(image_url=frame_image_path(task.id, f["index"]), **f) for f in task.frames]
     return TaskRecord(
         task_id=task.id,
         status=TaskStatus(task.status),
@@ -26,6 +44,13 @@ def to_record(task: Task) -> TaskRecord:
         frame_analyses=task.frame_analyses,
         transcript=task.transcript,
         error=task.error,
+        frames=frames,
+        transcript_segments=task.transcript_segments,
+        transcript_source=task.transcript_source,
+        transcript_language=task.transcript_language,
+        frame_strategy=(task.request or {}).get("frame_strategy", DEFAULT_FRAME_STRATEGY),
+        progress=task.progress if task.status not in TERMINAL_VALUES else None,
+        notes=task.notes or None,
     )
 
 
@@ -71,6 +96,18 @@ def delete_task(sessions: sessionmaker[Session], task_id: str) -> bool:
             return False
         session.delete(task)
         return True
+
+
+def frame_set(sessions: sessionmaker[Session], task_id: str) -> dict | None:
+    """Which media and frame set a task's frames come from, once they were extracted."""
+    with sessions() as session:
+        checkpoints = session.scalar(select(Task.checkpoints).where(Task.id == task_id))
+    extracted = (checkpoints or {}).get("extracting_frames")
+    if not extracted:
+        return None
+    request = FramesRequest.model_validate(extracted["request"]) if "request" in extracted else None
+    return {"media_id": extracted["media_id"], "request": request,
+            "indexes": {frame["index"] for frame in extracted["frames"]}}
 
 
 def count_active(sessions: sessionmaker[Session]) -> int:

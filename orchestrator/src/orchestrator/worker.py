@@ -16,8 +16,9 @@ from service_common.errors import PermanentError, TransientError
 
 from .clients.media import MediaClient
 from .clients.models import ModelClient
+from .clients.speech import SpeechClient
 from .config import OrchestratorSettings
-from .pipeline import Pipeline
+from .pipeline import Pipeline, StageContext
 from .queue import (
     Claim,
     LeaseLost,
@@ -28,6 +29,7 @@ from .queue import (
     fail_task,
     release_for_retry,
     release_unstarted,
+    report_progress,
     save_checkpoint,
 )
 
@@ -43,8 +45,10 @@ class Worker:
         self.settings = settings
         self.sessions = sessions
         self.worker_id = new_worker_id()
+        speech = (SpeechClient(http, settings.speech_to_text, settings.model_call_timeout_s)
+                  if settings.speech_to_text else None)
         self.pipeline = Pipeline(settings, MediaClient(http, settings.media_service_url),
-                                 ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s))
+                                 ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s), speech)
         self._stopping = asyncio.Event()
         self._running: set[asyncio.Task] = set()
 
@@ -119,13 +123,17 @@ class Worker:
             return
         checkpoints = dict(claim.checkpoints)
         timeouts = self.settings.stage_timeouts()
+
+        async def report(progress: dict) -> None:
+            await asyncio.to_thread(report_progress, self.sessions, claim, progress)
+
         for stage in STAGES:
             if stage.value in checkpoints:
                 continue
             await asyncio.to_thread(enter_stage, self.sessions, claim, stage)
             try:
-                output = await asyncio.wait_for(
-                    self.pipeline.run_stage(stage, claim.request, checkpoints), timeouts[stage.value])
+                context = StageContext(claim.task_id, claim.request, checkpoints, report)
+                output = await asyncio.wait_for(self.pipeline.run_stage(stage, context), timeouts[stage.value])
             except TimeoutError:
                 await self._fail(claim, f"{stage.value.replace('_', ' ')} timed out after "
                                         f"{timeouts[stage.value]:.0f} s")

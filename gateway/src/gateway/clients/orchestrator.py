@@ -86,6 +86,11 @@ class OrchestratorClient:
         response = await self._call("DELETE", f"/internal/tasks/{task_id}", not_found_ok=True)
         return response is not None
 
+    async def frame_image(self, task_id: UUID, index: int) -> bytes | None:
+        """The JPEG of one analysed frame, or None when the task has no such frame."""
+        response = await self._call("GET", f"/internal/tasks/{task_id}/frames/{index}.jpg", not_found_ok=True)
+        return None if response is None else response.content
+
     async def health(self) -> OrchestratorHealth:
         response = await self._call("GET", "/internal/health")
         return self._parse(OrchestratorHealth, response)

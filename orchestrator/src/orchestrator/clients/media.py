@@ -1,13 +1,13 @@
-"""Calls to the media service: download, frames, transcript, frame images."""
+"""Calls to the media service: download, progress, frames, transcript, frame images, audio."""
 
 import httpx
 
 from service_common.contracts import (
+    DownloadProgress,
     DownloadRequest,
     DownloadResult,
     FramesRequest,
     FramesResult,
-    SubtitleTrack,
     TranscriptRequest,
     TranscriptResult,
 )
@@ -19,30 +19,47 @@ class MediaClient:
         self._client = client
         self._base = base_url.rstrip("/")
 
-    async def download(self, url: str, proxy: str | None, timeout_s: float) -> DownloadResult:
-        body = DownloadRequest(url=url, proxy=proxy).model_dump()
+    async def download(self, url: str, proxy: str | None, job_id: str, timeout_s: float) -> DownloadResult:
+        body = DownloadRequest(url=url, proxy=proxy, job_id=job_id).model_dump()
         # Not retried here: a download is long, and the task is retried as a whole after a transient failure.
         response = await request_json(self._client, "POST", f"{self._base}/downloads", "download failed",
                                       json=body, timeout=timeout_s)
         return DownloadResult.model_validate(response.json())
 
-    async def frames(self, media_id: str, max_frames: int, timeout_s: float) -> FramesResult:
-        body = FramesRequest(max_frames=max_frames).model_dump()
+    async def download_progress(self, job_id: str) -> DownloadProgress:
+        response = await request_json(self._client, "GET", f"{self._base}/downloads/{job_id}/progress",
+                                      "reading download progress failed", timeout=5)
+        return DownloadProgress.model_validate(response.json())
+
+    async def frames(self, media_id: str, request: FramesRequest, timeout_s: float) -> FramesResult:
         response = await with_retries(lambda: request_json(
             self._client, "POST", f"{self._base}/media/{media_id}/frames", "frame extraction failed",
-            json=body, timeout=timeout_s))
+            json=request.model_dump(), timeout=timeout_s))
         return FramesResult.model_validate(response.json())
 
-    async def frame_image(self, media_id: str, index: int) -> bytes:
+    async def frame_image(self, media_id: str, index: int, request: FramesRequest | None = None) -> bytes:
+        """One frame's JPEG; `request` names the frame set (the latest one when None)."""
+        params = {k: v for k, v in (request.model_dump() if request else {}).items() if v is not None}
         response = await with_retries(lambda: request_json(
             self._client, "GET", f"{self._base}/media/{media_id}/frames/{index}.jpg", "reading a frame failed",
-            timeout=60))
+            params=params, timeout=60))
         return response.content
 
-    async def transcript(self, media_id: str, url: str, proxy: str | None,
-                         subtitles: list[SubtitleTrack], timeout_s: float) -> TranscriptResult:
-        body = TranscriptRequest(url=url, proxy=proxy, subtitles=subtitles).model_dump()
+    async def transcript(self, media_id: str, request: TranscriptRequest, timeout_s: float) -> TranscriptResult:
         response = await with_retries(lambda: request_json(
             self._client, "POST", f"{self._base}/media/{media_id}/transcript", "transcript failed",
-            json=body, timeout=timeout_s))
+            json=request.model_dump(), timeout=timeout_s))
         return TranscriptResult.model_validate(response.json())
+
+    async def audio_info(self, media_id: str) -> dict:
+        response = await with_retries(lambda: request_json(
+            self._client, "GET", f"{self._base}/media/{media_id}/audio/info", "reading the audio failed",
+            timeout=60))
+        return response.json()
+
+    async def audio_window(self, media_id: str, start_s: float, duration_s: float) -> bytes:
+        """16 kHz mono WAV of [start_s, start_s + duration_s)."""
+        response = await with_retries(lambda: request_json(
+            self._client, "GET", f"{self._base}/media/{media_id}/audio", "reading the audio failed",
+            params={"start": f"{start_s:.3f}", "duration": f"{duration_s:.3f}"}, timeout=300))
+        return response.content

@@ -1,0 +1,77 @@
+"""Additive endpoints: uploading a video file, and the images of a task's analysed frames."""
+
+from uuid import UUID
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from service_common.errors import TransientError
+from service_common.http import error_from_exception, error_from_response
+
+from ..deps import Orchestrator, Settings
+from ..schemas import ErrorResponse, UploadResponse
+
+router = APIRouter(tags=["media"])
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+@router.get(
+    "/tasks/{task_id}/frames/{index}.jpg",
+    response_class=Response,
+    summary="Image of one analysed frame",
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {"model": ErrorResponse}},
+)
+async def frame_image(task_id: str, index: int, orchestrator: Orchestrator) -> Response:
+    try:
+        uuid = UUID(task_id)
+    except ValueError:
+        raise HTTPException(404, f"Task {task_id} not found") from None
+    jpeg = await orchestrator.frame_image(uuid, index)
+    if jpeg is None:
+        raise HTTPException(404, f"Task {task_id} has no frame {index}")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post(
+    "/uploads",
+    response_model=UploadResponse,
+    summary="Upload a video file to analyse",
+    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+async def upload(request: Request, settings: Settings) -> UploadResponse:
+    """Send the file as multipart/form-data in a field named `file`; pass the returned `url` as
+    `youtube_url` to `POST /analyze`. Example: `curl -F file=@talk.mp4 http://localhost:8000/uploads`."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise HTTPException(422, "send the video as multipart/form-data with a field named 'file'")
+    limit = settings.max_upload_mb * 2**20
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 2**16:
+        raise HTTPException(413, f"the upload is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB)")
+
+    async def body():
+        # Streamed through, never held whole; counted so a body without Content-Length is capped too.
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit + 2**16:  # room for the multipart framing around the file
+                raise UploadTooLarge
+            yield chunk
+
+    url = settings.media_service_url.rstrip("/") + "/uploads"
+    try:
+        response = await request.app.state.media_http.post(
+            url, content=body(), headers={"content-type": content_type}, timeout=settings.upload_timeout_s)
+    except UploadTooLarge:
+        raise HTTPException(413, f"the upload is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB)") from None
+    except httpx.HTTPError as exc:
+        raise error_from_exception(exc, "the media service") from exc
+    if response.status_code in (413, 422):
+        raise HTTPException(response.status_code, error_from_response(response, "upload refused").message)
+    if response.is_error:
+        error = error_from_response(response, "upload failed")
+        raise TransientError(error.message)
+    return UploadResponse.model_validate(response.json())
