@@ -22,9 +22,14 @@ def make_video(
     fps: int = 25,
     codec: str = "libx264",
     gop: int | None = None,
+    with_audio: bool = False,
 ) -> Path:
-    """A synthetic clip (moving test pattern). The container follows the suffix: .mp4, .webm, .mkv."""
+    """A synthetic clip (moving test pattern, and a tone when `with_audio`). The container follows the
+    suffix: .mp4, .webm, .mkv."""
     args = [FFMPEG, "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]
+    if with_audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000"]
+        args += ["-c:a", "libopus" if str(path).endswith(".webm") else "aac"]
     args += ["-t", str(seconds), "-c:v", codec, "-pix_fmt", "yuv420p"]
     if gop:
         args += ["-g", str(gop)]
