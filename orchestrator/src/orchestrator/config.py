@@ -38,7 +38,7 @@ class OrchestratorSettings(ServiceSettings):
 
     download_timeout_s: float = 900.0
     frames_timeout_s: float = 300.0
-    transcript_timeout_s: float = 120.0
+    transcript_timeout_s: float = 900.0  # captions, subtitles, then speech-to-text of the whole audio
     vision_timeout_s: float = 900.0
     text_timeout_s: float = 300.0
 
