@@ -5,7 +5,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 PORT ?= 8000
 
-.PHONY: setup run test lint lock clean
+.PHONY: setup run test bench lint lock clean
 
 setup: .venv/.synced
 
@@ -27,6 +27,10 @@ run: setup
 
 test: setup
 	.venv/bin/python -m pytest
+
+# Benchmarks write their method and figures to docs/benchmarks.md (not part of `make test`).
+bench: setup
+	.venv/bin/python -m bench.frames_bench --out docs/benchmarks.md
 
 lint: setup
 	.venv/bin/ruff check .

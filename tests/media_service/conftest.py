@@ -95,7 +95,7 @@ def site(tmp_path_factory) -> Path:
     write_vtt(root / "subs.vtt")
     write_video_page(root / "page.html", "clip.mp4", "Colour Bars Demo", "subs.vtt")
     (root / "x.mp4").write_text("this is not a video, only text\n" * 100)
-    (root / "article.html").write_text("<html><head><title>News</title></head><body><p>No video here.</p></body></html>")
+    (root / "article.html").write_text("<html><head><title>News</title></head><body><p>No video.</p></body></html>")
     return root
 
 

@@ -1,10 +1,11 @@
-"""Transcript pieces that need no network: YouTube ids, the caption mapping, track choice, parsing."""
+"""Transcript pieces that need no network: YouTube ids, the caption mapping, languages, track choice, parsing."""
 
 from dataclasses import dataclass
 
 import pytest
 
 from media_service.fetch_errors import clean_message, http_failure
+from media_service.languages import normalize_language, wanted_languages
 from media_service.transcripts import choose_track, parse_subtitles, snippets_to_segments, youtube_video_id
 from service_common.contracts import SubtitleTrack
 
@@ -116,3 +117,44 @@ def test_http_statuses_split_into_permanent_and_transient():
         502,
         True,
     )
+
+
+def test_a_written_track_in_a_related_language_beats_automatic_captions():
+    assert choose_track([track("en", automatic=True), track("en-GB")], ["en"]) == track("en-GB")
+    assert choose_track([track("de", automatic=True), track("fr")], ["en", "de"]) == track("de", automatic=True)
+    assert choose_track([track("en", "ass")], ["en"]) == track("en", "ass")
+
+
+@pytest.mark.parametrize(
+    ("languages", "video_language", "wanted"),
+    [
+        (None, None, ["en"]),
+        (None, "de", ["de", "en"]),
+        (None, "en-US", ["en-US", "en"]),
+        (["fr", "de"], "ger", ["fr", "de"]),
+        (["fr"], "ja", ["fr", "ja"]),
+        (["pt_BR", "PT-br"], None, ["pt-BR"]),
+    ],
+)
+def test_wanted_languages(languages, video_language, wanted):
+    assert wanted_languages(languages, video_language) == wanted
+
+
+def test_container_language_codes():
+    assert [normalize_language(c) for c in ("eng", "fre", "fra", "ger", "und", "", None, "en")] == [
+        "en", "fr", "fr", "de", None, None, None, "en"
+    ]  # fmt: skip
+
+
+def test_ass_is_read():
+    ass = (
+        "[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: 0,0:00:03.00,0:00:04.00,Default,,0,0,0,,Second, with a comma\n"
+        "Comment: 0,0:00:00.00,0:00:09.00,Default,,0,0,0,,not spoken\n"
+        "Dialogue: 0,0:00:01.50,0:00:02.25,Default,,0,0,0,,{\\i1}First{\\i0}\\Nline\n"
+    )
+    assert [(s.start, s.end, s.text) for s in parse_subtitles(ass.encode(), "ass")] == [
+        (1.5, 2.25, "First line"),
+        (3.0, 4.0, "Second, with a comma"),
+    ]

@@ -8,24 +8,30 @@ import shutil
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from service_common.contracts import (
+    DownloadProgress,
     DownloadRequest,
     DownloadResult,
     ErrorBody,
     FramesRequest,
     FramesResult,
+    FrameStrategy,
     TranscriptRequest,
     TranscriptResult,
+    UploadResult,
 )
 from service_common.errors import ServiceError
 
+from .audio import MAX_WINDOW_S, NoAudio, StartPastEnd, WindowTooLong, audio_info, write_wav
 from .download import Downloader, checked_proxy, checked_url
 from .frames import UnreadableVideo, frame_file, frames_for
 from .store import MediaStore, write_json_atomically
 from .transcripts import fetch_transcript
+from .uploads import receive_upload
 from .worker_client import failure
 
 T = TypeVar("T")
@@ -83,19 +89,28 @@ async def create_download(body: DownloadRequest, request: Request) -> DownloadRe
 async def create_frames(media_id: str, body: FramesRequest, request: Request) -> FramesResult:
     store = _store(request)
     try:
-        frames = await asyncio.to_thread(frames_for, store, media_id, body.max_frames)
-    except UnreadableVideo:
-        raise failure(f"frames failed: the video of {media_id} cannot be read", 422, False) from None
-    if frames is None:
+        result = await asyncio.to_thread(
+            frames_for, store, media_id, body, request.app.state.settings.frame_max_side)
+    except UnreadableVideo as error:
+        raise failure(f"frames failed: the video of {media_id} {error}", 422, False) from None
+    if result is None:
         raise not_found(media_id)
-    return FramesResult(frames=frames)
+    return result
 
 
 @router.get(
     "/media/{media_id}/frames/{index}.jpg", responses={200: {"content": {"image/jpeg": {}}}, **ERRORS}
 )
-async def get_frame(media_id: str, index: int, request: Request) -> FileResponse:
-    path = frame_file(_store(request), media_id, index)
+async def get_frame(
+    media_id: str,
+    index: int,
+    request: Request,
+    strategy: FrameStrategy | None = None,
+    max_frames: int | None = Query(default=None, ge=1),
+    max_side: int | None = Query(default=None, ge=64),
+) -> FileResponse:
+    """A frame of the set the query names; what it leaves out is taken from the latest set asked for."""
+    path = frame_file(_store(request), media_id, index, strategy, max_frames, max_side)
     if path is None:
         raise failure(f"frame {index} of media {media_id} not found", 404, False)
     return FileResponse(path, media_type="image/jpeg")
@@ -106,21 +121,23 @@ async def create_transcript(media_id: str, body: TranscriptRequest, request: Req
     checked_url(body.url, "transcript")
     proxy = checked_proxy(body.proxy, request.app.state.settings, "transcript")
     store = _store(request)
-    # Cached beside the media when it exists; the transcript does not need the video file itself.
+    # Cached beside the media when it exists; without the media, the file's own subtitle tracks are skipped.
     media_dir = store.media_dir(media_id)
     key = hashlib.sha256(body.model_dump_json(exclude={"proxy"}).encode()).hexdigest()[:16]
     cache = media_dir / f"transcript-{key}.json" if media_dir else None
     if cache and cache.is_file():
         return TranscriptResult(**json.loads(cache.read_text(encoding="utf-8")))
     work_dir = store.new_work_dir()
+    video_path = await asyncio.to_thread(store.video_path, media_id)
     try:
-        result = await unless_caller_leaves(
-            request, fetch_transcript(body, proxy, request.app.state.settings, work_dir))
+        outcome = await unless_caller_leaves(
+            request, fetch_transcript(body, proxy, request.app.state.settings, work_dir, video_path))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    if cache and store.media_dir(media_id):
-        write_json_atomically(cache, result.model_dump(mode="json"))
-    return result
+    # A result that a blocked or unreachable link shaped is not kept: asking again (with a proxy) may do better.
+    if cache and outcome.final and store.media_dir(media_id):
+        write_json_atomically(cache, outcome.result.model_dump(mode="json"))
+    return outcome.result
 
 
 @router.delete("/media/{media_id}", status_code=204, responses=ERRORS)
@@ -128,3 +145,75 @@ async def delete_media(media_id: str, request: Request) -> Response:
     if not await asyncio.to_thread(_store(request).delete, media_id):
         raise not_found(media_id)
     return Response(status_code=204)
+
+
+@router.get("/media/{media_id}/audio/info", responses=ERRORS)
+async def get_audio_info(media_id: str, request: Request) -> dict:
+    """Whether the video has sound to transcribe, and how long it is (seconds, when known)."""
+    path = await asyncio.to_thread(_store(request).video_path, media_id)
+    if path is None:
+        raise not_found(media_id)
+    info = await asyncio.to_thread(audio_info, path)
+    return {"has_audio": info.has_audio, "duration": info.duration}
+
+
+@router.get("/media/{media_id}/audio", responses={200: {"content": {"audio/wav": {}}}, **ERRORS})
+async def get_audio(
+    media_id: str,
+    request: Request,
+    start: float = Query(0.0, ge=0, allow_inf_nan=False, description="seconds from the start"),
+    duration: float | None = Query(
+        None, gt=0, allow_inf_nan=False, description=f"seconds; default to the end, at most {MAX_WINDOW_S:g}"
+    ),
+) -> FileResponse:
+    """A window of the video's sound as WAV, 16 kHz mono 16-bit PCM: what speech-to-text models take."""
+    store = _store(request)
+    path = await asyncio.to_thread(store.video_path, media_id)
+    if path is None:
+        raise not_found(media_id)
+    if duration is not None and duration > MAX_WINDOW_S:
+        raise failure(f"audio failed: duration is at most {MAX_WINDOW_S:g} s per request", 422, False)
+    work_dir = store.new_work_dir()
+    out = work_dir / "audio.wav"
+    try:
+        await asyncio.to_thread(write_wav, path, out, start, duration)
+    except (NoAudio, StartPastEnd, WindowTooLong) as exc:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise failure(f"audio failed: {exc}", 422, False) from None
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    return FileResponse(out, media_type="audio/wav", background=BackgroundTask(shutil.rmtree, work_dir, True))
+
+
+# A multipart body read as a stream (see uploads.py), described here for /docs.
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/uploads",
+    response_model=UploadResult,
+    responses={413: {"model": ErrorBody}, **ERRORS},
+    openapi_extra=UPLOAD_BODY,
+)
+async def create_upload(request: Request) -> UploadResult:
+    return await receive_upload(request, request.app.state.settings, _store(request))
+
+
+@router.get("/downloads/{job_id}/progress", response_model=DownloadProgress)
+async def get_download_progress(job_id: str, request: Request) -> DownloadProgress:
+    """The latest progress of the download started with this job_id; state "unknown" if none."""
+    return _downloader(request).progress.get(job_id)

@@ -19,6 +19,11 @@ class MediaSettings(ServiceSettings):
     max_download_mb: int = 2048
     max_height: int = 720
     socket_timeout_s: float = 30.0
+    # Longer videos are refused (before the download when the site says, else from the file): 4 h.
+    max_duration_s: float = 14400.0
+    max_upload_mb: int = 2048
+    # Longest side of frame JPEGs: Llama 3.2 Vision tiles images at 560 px, so two tiles across.
+    frame_max_side: int = Field(default=1120, ge=64)
 
     @field_validator("egress_allow_cidrs")
     @classmethod

@@ -1,27 +1,43 @@
-"""Download a video once per URL: checked URL and proxy, a fetch in the guarded child process,
-a readable-video check, then the finished directory renamed into the store."""
+"""Download a video once: checked URL and proxy, extraction in the guarded child process, which
+names the video (its media key: two URLs of one video are one download), the download unless the
+store has it, a readable-video and duration check, then the finished directory renamed into the
+store. Uploads (upload://<id>) are already in the store."""
 
 import asyncio
+import contextlib
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from service_common.contracts import DownloadRequest, DownloadResult, SubtitleTrack, VideoInfo
+from service_common.contracts import (
+    UPLOAD_SCHEME,
+    DownloadRequest,
+    DownloadResult,
+    SubtitleTrack,
+    VideoInfo,
+)
 from service_common.proxies import proxy_refusal
 
 from .config import MediaSettings
-from .frames import UnreadableVideo, probe_video
-from .store import MediaStore, media_id_for
-from .worker_client import failure, run_job
+from .download_job import DownloadChild
+from .policy import Limits, duration_refusal, media_id_for_key
+from .probe import MediaFacts, UnreadableMedia, probe_media
+from .progress import ProgressBoard
+from .store import MEDIA_ID, MediaStore
+from .worker_client import failure
 
 MAX_URL_LENGTH = 4096
 HTML5_NUMBER = re.compile(r" \(\d+\)$")
 
 
 def checked_url(url: str, what: str) -> str:
-    """The URL if the service may fetch it at all (http or https with a host), else a 422."""
+    """The URL if the service may fetch it at all (http or https with a host), else a 422.
+    An upload://<id> URL passes as it is: it names a stored file, nothing is fetched for it."""
     url = url.strip()
+    if url.startswith(UPLOAD_SCHEME) and MEDIA_ID.match(url[len(UPLOAD_SCHEME) :]):
+        return url
     if len(url) > MAX_URL_LENGTH:
         raise failure(f"{what} failed: the URL is longer than {MAX_URL_LENGTH} characters", 422, False)
     try:
@@ -64,76 +80,149 @@ def _channel(info: dict, url: str) -> str | None:
     return host.removeprefix("www.") if host else None
 
 
-def build_result(media_id: str, url: str, info: dict, measured_duration: float | None) -> DownloadResult:
-    duration = info.get("duration")
+def build_result(
+    media_id: str, url: str, info: dict, facts: MediaFacts | None, filesize: int | None
+) -> DownloadResult:
+    duration = info.get("duration") or (facts.duration if facts else None)
     return DownloadResult(
         media_id=media_id,
         video_info=VideoInfo(
             title=_title(info),
-            duration=float(duration) if duration else measured_duration,
+            duration=float(duration) if duration else None,
             channel=_channel(info, url),
         ),
         webpage_url=info.get("webpage_url") or url,
         extractor=info.get("extractor"),
         subtitles=[SubtitleTrack(**track) for track in info.get("subtitles") or []],
+        language=info.get("language"),
+        filesize=filesize,
     )
 
 
+class KeyedLocks:
+    """One asyncio.Lock per key while anyone holds or waits for it (counted, so a waiter that has
+    been woken but not yet run never finds its lock replaced by a fresh one)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str):
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class Downloader:
-    def __init__(self, settings: MediaSettings, store: MediaStore):
+    def __init__(self, settings: MediaSettings, store: MediaStore, progress: ProgressBoard | None = None):
         self.settings = settings
         self.store = store
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.progress = progress or ProgressBoard()
+        self._locks = KeyedLocks()
 
     def cached(self, media_id: str) -> DownloadResult | None:
         record = self.store.load_record(media_id)
         return DownloadResult(**record["result"]) if record else None
 
+    def _by_alias(self, url: str) -> DownloadResult | None:
+        media_id = self.store.media_id_by_alias(url)
+        return self.cached(media_id) if media_id else None
+
     async def download(self, request: DownloadRequest) -> DownloadResult:
+        job_id = request.job_id
+        try:
+            result = await self._download(request)
+        except BaseException:
+            self.progress.update(job_id, "failed")
+            raise
+        self.progress.update(job_id, "done", result.filesize, result.filesize)
+        return result
+
+    async def _download(self, request: DownloadRequest) -> DownloadResult:
+        if request.url.strip().startswith(UPLOAD_SCHEME):
+            return self._uploaded(request.url.strip())
         url = checked_url(request.url, "download")
         proxy = checked_proxy(request.proxy, self.settings, "download")
-        media_id = media_id_for(url)
-        if (done := self.cached(media_id)) is not None:
+        self.progress.update(request.job_id, "extracting")
+        if (done := self._by_alias(url)) is not None:
             return done
-        lock = self._locks.setdefault(media_id, asyncio.Lock())
-        try:
-            async with lock:  # the same URL asked twice at once is downloaded once
-                if (done := self.cached(media_id)) is not None:
-                    return done
-                return await self._download(media_id, url, proxy)
-        finally:
-            if not lock.locked():
-                self._locks.pop(media_id, None)
+        async with self._locks.hold(f"url:{url}"):  # the same URL asked twice at once is extracted once
+            if (done := self._by_alias(url)) is not None:
+                return done
+            return await self._fetch(url, proxy, request.job_id)
 
-    async def _download(self, media_id: str, url: str, proxy: str | None) -> DownloadResult:
+    def _uploaded(self, url: str) -> DownloadResult:
+        upload_id = url[len(UPLOAD_SCHEME) :].strip("/")
+        if (done := self.cached(upload_id)) is None:
+            raise failure(f"download failed: upload {upload_id[:64]} not found", 422, False)
+        return done
+
+    def _on_event(self, job_id: str | None) -> Callable[[dict], None]:
+        def on_event(event: dict) -> None:
+            if event.get("event") == "progress" and event.get("state") in ("extracting", "downloading"):
+                self.progress.update(job_id, event["state"], event.get("downloaded_bytes"), event.get("total_bytes"))
+
+        return on_event
+
+    async def _fetch(self, url: str, proxy: str | None, job_id: str | None) -> DownloadResult:
         job_dir = self.store.new_work_dir()
         media_dir = job_dir / "media"
         media_dir.mkdir()
+        job = {
+            "url": url,
+            "proxy": proxy,
+            "out_dir": str(media_dir),
+            "allow_cidrs": self.settings.egress_allow_cidrs,
+            "max_bytes": self.settings.max_download_mb * 2**20,
+            "max_duration_s": self.settings.max_duration_s,
+            "max_height": self.settings.max_height,
+            "socket_timeout": self.settings.socket_timeout_s,
+        }
+        on_event = self._on_event(job_id)
         try:
-            job = {
-                "action": "download",
-                "url": url,
-                "proxy": proxy,
-                "out_dir": str(media_dir),
-                "allow_cidrs": self.settings.egress_allow_cidrs,
-                "max_bytes": self.settings.max_download_mb * 2**20,
-                "max_height": self.settings.max_height,
-                "socket_timeout": self.settings.socket_timeout_s,
-            }
-            result = await run_job(job, self.settings.download_timeout_s, "download", job_dir)
-            info = result["info"]
-            video = Path(info["filepath"])
-            if video.parent.resolve() != media_dir.resolve():
-                raise failure("download failed: the video was written outside its directory", 502, True)
-            try:
-                measured = await asyncio.to_thread(probe_video, video)
-            except UnreadableVideo:
-                raise failure(
-                    f"download failed: the file from {url} is not a readable video", 422, False
-                ) from None
-            download = build_result(media_id, url, info, measured)
-            record = {"result": download.model_dump(mode="json"), "video_file": video.name, "url": url}
-            self.store.commit(media_id, media_dir, record)
-            return download
+            async with DownloadChild(job, job_dir, self.settings.download_timeout_s) as child:
+                key = await child.extract(on_event)
+                media_id = media_id_for_key(key)
+                # Two URLs of one video (or one URL asked twice at once) are downloaded once.
+                async with self._locks.hold(media_id):
+                    if (done := self.cached(media_id)) is None:
+                        info = await child.download(on_event)
+                        self.progress.update(job_id, "processing")
+                        done = await self._keep(media_id, key, url, info, media_dir)
+            self.store.set_alias(url, media_id)
+            return done
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
+
+    async def _keep(self, media_id: str, key: str, url: str, info: dict, media_dir: Path) -> DownloadResult:
+        """Check the downloaded file against the policy and move it into the store."""
+        video = Path(info["filepath"])
+        if video.parent.resolve() != media_dir.resolve():
+            raise failure("download failed: the video was written outside its directory", 502, True)
+        try:
+            facts = await asyncio.to_thread(probe_media, video)
+        except UnreadableMedia:
+            raise failure(f"download failed: the file from {url} is not a readable video", 422, False) from None
+        if not facts.has_video:
+            raise failure(f"download failed: the file from {url} has no video stream (audio only)", 422, False)
+        limits = Limits(self.settings.max_download_mb * 2**20, self.settings.max_duration_s, self.settings.max_height)
+        # Generic downloads have no duration until the file is read: the limit applies here too.
+        if refusal := duration_refusal(info.get("duration") or facts.duration, limits):
+            raise failure(f"download failed: {refusal}", 422, False)
+        download = build_result(media_id, url, info, facts, video.stat().st_size)
+        record = {
+            "result": download.model_dump(mode="json"),
+            "video_file": video.name,
+            "url": url,
+            "media_key": key,
+        }
+        self.store.commit(media_id, media_dir, record)
+        return download

@@ -8,12 +8,22 @@ Jobs: {"action": "download" | "fetch" | "youtube_transcript", ...} with the fiel
 """
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 
 from media_service.egress import install_connect_guard, proxy_endpoints
 from media_service.fetch_errors import Failure, classify
+from media_service.policy import (
+    Limits,
+    PolicyRefusal,
+    format_selector,
+    info_refusal,
+    media_key,
+    size_refusal,
+)
+from media_service.progress import ProgressEvents
 
 # What went wrong inside yt-dlp's callbacks, which yt-dlp would otherwise swallow or reword.
 _events: dict[str, str] = {}
@@ -27,7 +37,9 @@ class _Quiet:
     """yt-dlp logger: keep nothing on stdout; errors come back through exceptions."""
 
     def debug(self, msg: str) -> None:
-        pass
+        # The one sign that yt-dlp skipped a file over max_filesize (it is no error to yt-dlp).
+        if "larger than max-filesize" in msg:
+            _record("too_large", msg)
 
     info = warning = debug
 
@@ -35,24 +47,22 @@ class _Quiet:
         _record("error", msg)
 
 
-def _ydl_options(job: dict) -> dict:
-    height = int(job.get("max_height", 720))
-    max_bytes = int(job["max_bytes"])
+def _ydl_options(job: dict, events: ProgressEvents | None = None) -> dict:
+    limits = Limits.from_job(job)
 
-    def limit_size(progress: dict) -> None:
+    def on_progress(progress: dict) -> None:
+        downloaded = progress.get("downloaded_bytes") or 0
+        total = progress.get("total_bytes") or progress.get("total_bytes_estimate")
         # max_filesize only applies when the size is announced; this also stops unannounced ones.
-        if (progress.get("downloaded_bytes") or 0) > max_bytes:
-            _record("too_large", f"the video is larger than the limit of {max_bytes // 2**20} MB")
-            raise ValueError(_events["too_large"])
-
-    def reject_live(info: dict, *, incomplete: bool = False) -> str | None:
-        if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
-            _record("live", "live streams are not supported")
-            return _events["live"]
-        return None
+        if downloaded > limits.max_bytes:
+            _record("too_large", size_refusal(limits))
+            raise PolicyRefusal(size_refusal(limits))
+        if events is not None:
+            finished = progress.get("status") == "finished"
+            events.downloading(downloaded, int(total) if total else None, force=finished)
 
     return {
-        "format": f"b[height<=?{height}]/bv*[height<=?{height}]/b/bv*",
+        "format": format_selector(limits.max_height),
         "outtmpl": {"default": str(Path(job["out_dir"]) / "video.%(ext)s")},
         "paths": {"home": job["out_dir"], "temp": job["out_dir"]},
         "noplaylist": True,
@@ -68,15 +78,14 @@ def _ydl_options(job: dict) -> dict:
         "usenetrc": False,
         "cookiefile": None,
         "cachedir": False,
-        "max_filesize": max_bytes,
+        "max_filesize": limits.max_bytes,
         "socket_timeout": float(job.get("socket_timeout", 30)),
         "retries": 2,
         "fragment_retries": 2,
         "extractor_retries": 1,
         "concurrent_fragment_downloads": 1,
         "proxy": job.get("proxy") or None,
-        "match_filter": reject_live,
-        "progress_hooks": [limit_size],
+        "progress_hooks": [on_progress],
         "postprocessors": [],
         "updatetime": False,
     }
@@ -118,32 +127,58 @@ INFO_FIELDS = (
     "ext",
     "width",
     "height",
+    "language",
 )
 
 
-def download(job: dict) -> dict:
-    import yt_dlp
-
-    with yt_dlp.YoutubeDL(_ydl_options(job)) as ydl:
-        info = ydl.extract_info(job["url"], download=True)
+def _first_video(info: dict | None) -> dict:
     if info and info.get("_type") == "playlist":
         entries = [e for e in info.get("entries") or [] if e]
         info = entries[0] if entries else None
     if info is None:
         raise LookupError("no video found at this URL")
+    return info
+
+
+def _event_stream() -> ProgressEvents:
+    """Events go to the service on the original stdout; anything else printing there goes nowhere."""
+    stream = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    return ProgressEvents(stream)
+
+
+def download(job: dict) -> dict:
+    """Extract, apply the policy, tell the service which video this is ("extracted" event with its
+    media key), and download only if the service answers "go" on stdin (it may have it already)."""
+    import yt_dlp
+
+    events = _event_stream()
+    limits = Limits.from_job(job)
+    events.send("progress", state="extracting")
+    with yt_dlp.YoutubeDL(_ydl_options(job, events)) as ydl:
+        info = _first_video(ydl.extract_info(job["url"], download=False))
+        if refusal := info_refusal(info, limits):
+            raise PolicyRefusal(refusal)
+        key = media_key(info)
+        events.send("extracted", media_key=key)
+        if sys.stdin.readline().strip() != "go":
+            return {"ok": True, "skipped": True, "media_key": key}
+        size = info.get("filesize") or info.get("filesize_approx")
+        events.downloading(0, int(size) if size else None, force=True)
+        info = ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
     files = [d.get("filepath") for d in info.get("requested_downloads") or [] if d.get("filepath")]
     files = [f for f in files if Path(f).is_file()]
     if not files:
-        for kind in ("live", "too_large"):
-            if kind in _events:
-                raise LookupError(_events[kind])
-        if info.get("filesize") or info.get("filesize_approx"):
-            raise LookupError(f"the video is larger than the limit of {int(job['max_bytes']) // 2**20} MB")
+        # yt-dlp skips a file over max_filesize without an error: say so rather than "no file".
+        if "too_large" in _events or info.get("filesize") or info.get("filesize_approx"):
+            raise PolicyRefusal(size_refusal(limits))
         raise LookupError(_events.get("error") or "no video file was downloaded")
     result = {key: info.get(key) for key in INFO_FIELDS}
     result["filepath"] = files[0]
     result["subtitles"] = _subtitles(info)
-    return {"ok": True, "info": result}
+    return {"ok": True, "info": result, "media_key": key}
 
 
 def fetch(job: dict) -> dict:
@@ -169,15 +204,20 @@ def fetch(job: dict) -> dict:
 
 
 def youtube_transcript(job: dict) -> dict:
-    from youtube_transcript_api import YouTubeTranscriptApi
-    from youtube_transcript_api.proxies import GenericProxyConfig
+    """YouTube's captions; a failure comes back as a note in an ok result, for the chain goes on."""
+    from media_service.youtube_captions import fetch_youtube_captions
 
-    from media_service.transcripts import snippets_to_segments
-
-    proxy = job.get("proxy")
-    config = GenericProxyConfig(http_url=proxy, https_url=proxy) if proxy else None
-    fetched = YouTubeTranscriptApi(proxy_config=config).fetch(job["video_id"], languages=job["languages"])
-    return {"ok": True, "language": fetched.language_code, "segments": snippets_to_segments(fetched.snippets)}
+    found = fetch_youtube_captions(
+        job["video_id"],
+        job.get("languages") or [],
+        video_language=job.get("video_language"),
+        proxy=job.get("proxy"),
+        timeout=float(job.get("socket_timeout", 30)),
+    )
+    if not found["segments"] and "refused" in _events:
+        # The connection guard's own words say more than the network error they caused.
+        found = {**found, "note": f"YouTube could not be reached: {_events['refused']}", "final": False}
+    return {"ok": True, **found}
 
 
 ACTIONS = {"download": download, "fetch": fetch, "youtube_transcript": youtube_transcript}
@@ -194,6 +234,10 @@ def run(job: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - every failure must come back as one readable line
         if "refused" in _events:
             return Failure(_events["refused"]).as_json()
+        if isinstance(exc, PolicyRefusal):
+            return Failure(str(exc)).as_json()
+        if "too_large" in _events:  # the size hook's exception may reach here wrapped by yt-dlp
+            return Failure(size_refusal(Limits.from_job(job))).as_json()
         return classify(exc).as_json()
 
 
@@ -209,7 +253,7 @@ def _die_with_parent() -> None:
 
 def main() -> int:
     _die_with_parent()
-    job = json.loads(sys.stdin.read())
+    job = json.loads(sys.stdin.readline())  # a download job reads its "go" from the next line
     result = run(job)
     tmp = Path(job["result_path"] + ".tmp")
     tmp.write_text(json.dumps(result), encoding="utf-8")

@@ -2,10 +2,11 @@
 
 MEDIA_DIR/<media_id>/record.json      the DownloadResult plus the video's file name
 MEDIA_DIR/<media_id>/video.<ext>
-MEDIA_DIR/<media_id>/frames.json      which frame set GET .../frames/{i}.jpg serves
-MEDIA_DIR/<media_id>/frames-<n>/      frames for max_frames=n: 0.jpg, 1.jpg, ..., frames.json
+MEDIA_DIR/<media_id>/frames.json      which frame set GET .../frames/{i}.jpg serves by default
+MEDIA_DIR/<media_id>/frames-<strategy>-<max_frames>-<max_side>/   0.jpg, 1.jpg, ..., frames.json
 MEDIA_DIR/<media_id>/transcript-<key>.json
 MEDIA_DIR/.work/                       temp dirs, renamed into place when complete
+MEDIA_DIR/.aliases/<sha of a URL>      the media_id that URL gave, so asking again skips extraction
 """
 
 import hashlib
@@ -18,9 +19,11 @@ from pathlib import Path
 
 MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
 RECORD = "record.json"
+ALIASES = ".aliases"
 
 
 def media_id_for(url: str) -> str:
+    """A stable id for a URL's text (names alias files; media ids come from policy.media_key)."""
     return hashlib.sha256(url.strip().encode("utf-8")).hexdigest()[:32]
 
 
@@ -63,6 +66,21 @@ class MediaStore:
             return None
         path = self.root / media_id / record["video_file"]
         return path if path.is_file() else None
+
+    def media_id_by_alias(self, url: str) -> str | None:
+        """The media a URL gave before, if it is still stored."""
+        try:
+            media_id = (self.root / ALIASES / media_id_for(url)).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return media_id if self.media_dir(media_id) else None
+
+    def set_alias(self, url: str, media_id: str) -> None:
+        aliases = self.root / ALIASES
+        aliases.mkdir(exist_ok=True)
+        tmp = aliases / f".{media_id_for(url)}.{os.getpid()}.tmp"
+        tmp.write_text(media_id, encoding="utf-8")
+        tmp.replace(aliases / media_id_for(url))
 
     def new_work_dir(self) -> Path:
         return Path(tempfile.mkdtemp(prefix="job-", dir=self.work))

@@ -1,34 +1,45 @@
-"""Transcripts: YouTube's captions through youtube-transcript-api, else a subtitle track of the video."""
+"""The transcript chain; the first link that gives text wins:
 
-import html
-import io
+1. YouTube's captions (youtube-transcript-api, in the fetch worker), for YouTube URLs;
+2. a subtitle or automatic-caption track that yt-dlp listed at download (fetched by the worker);
+3. a text subtitle track embedded in the downloaded file (PyAV).
+
+A link that applies but gives nothing adds a one-line note saying why; none of them fails the
+request. Speech-to-text, the last resort, is the orchestrator's (it reads GET /media/{id}/audio).
+"""
+
+import asyncio
 import logging
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import webvtt
-
-from service_common.contracts import (
-    SubtitleTrack,
-    TranscriptRequest,
-    TranscriptResult,
-    TranscriptSegment,
-)
+from service_common.contracts import SubtitleTrack, TranscriptRequest, TranscriptResult, TranscriptSegment
 from service_common.errors import ServiceError
 
 from .config import MediaSettings
+from .embedded_subtitles import read_embedded_subtitles
+from .languages import language_rank, wanted_languages
+from .subtitle_formats import READABLE_FORMATS, parse_subtitles
 from .worker_client import run_job
+from .youtube_captions import snippets_to_segments
+
+__all__ = ["choose_track", "fetch_transcript", "parse_subtitles", "snippets_to_segments", "youtube_video_id"]
 
 log = logging.getLogger(__name__)
 
 YOUTUBE_HOSTS = {"youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com"}
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 PATH_PREFIXES = ("/shorts/", "/embed/", "/live/", "/v/")
-SUBTITLE_FORMATS = ("vtt", "srt")  # in order of preference; webvtt-py reads both
-TAG = re.compile(r"<[^>]*>")
 MAX_SUBTITLE_BYTES = 20 * 2**20
+MAX_TRACKS_TRIED = 3
+
+
+@dataclass
+class ChainOutcome:
+    result: TranscriptResult
+    final: bool  # False when a link failed in a way that asking again later may fix: do not cache
 
 
 def youtube_video_id(url: str) -> str | None:
@@ -51,104 +62,58 @@ def youtube_video_id(url: str) -> str | None:
     return candidate if candidate and YOUTUBE_ID.match(candidate) else None
 
 
-def snippets_to_segments(snippets: Iterable) -> list[dict]:
-    """youtube-transcript-api snippets (text, start, duration) as segment dicts, empty ones dropped."""
-    segments = []
-    for snippet in snippets:
-        text = _clean_text(getattr(snippet, "text", ""))
-        if text:
-            start = float(snippet.start)
-            segments.append(
-                {"start": round(start, 3), "end": round(start + float(snippet.duration), 3), "text": text}
-            )
-    return segments
+def ranked_tracks(tracks: list[SubtitleTrack], languages: list[str]) -> list[SubtitleTrack]:
+    """Readable tracks, best first: wanted languages in order (exact code before the same base
+    language), and within one language a track a person wrote before automatic captions; vtt
+    before srt before ass. Tracks in languages nobody asked for follow, in the same order."""
+    usable = [t for t in tracks if t.ext.lower() in READABLE_FORMATS]
 
+    def key(t: SubtitleTrack) -> tuple:
+        rank, inexact = language_rank(t.language, languages)
+        return rank, t.automatic, inexact, READABLE_FORMATS.index(t.ext.lower())
 
-def _clean_text(text: str) -> str:
-    return " ".join(html.unescape(TAG.sub("", text)).split())
-
-
-def _language_rank(language: str, wanted: list[str]) -> int:
-    language = language.lower()
-    for rank, want in enumerate(w.lower() for w in wanted):
-        if language == want:
-            return 2 * rank
-        if language.split("-")[0] == want.split("-")[0]:
-            return 2 * rank + 1
-    return 2 * len(wanted)
+    return sorted(usable, key=key)
 
 
 def choose_track(tracks: list[SubtitleTrack], languages: list[str]) -> SubtitleTrack | None:
-    """Requested languages first (in order), then tracks a person wrote over automatic ones, vtt over srt."""
-    usable = [t for t in tracks if t.ext.lower() in SUBTITLE_FORMATS]
-    if not usable:
-        return None
-    return min(
-        usable,
-        key=lambda t: (
-            _language_rank(t.language, languages),
-            t.automatic,
-            SUBTITLE_FORMATS.index(t.ext.lower()),
-        ),
-    )
+    ranked = ranked_tracks(tracks, languages)
+    return ranked[0] if ranked else None
 
 
-def parse_subtitles(data: bytes, ext: str) -> list[TranscriptSegment]:
-    """Cues as segments, without markup, and without the repeated lines of rolling auto-captions.
-
-    Automatic captions show each line twice (first as the new line, then as the line above the next
-    one), so a line equal to the line just emitted is dropped.
-    """
-    text = data.decode("utf-8-sig", errors="replace")
-    captions = webvtt.from_buffer(io.StringIO(text), format=ext.lower())
-    segments: list[TranscriptSegment] = []
-    last_line = None
-    for caption in captions:
-        fresh = []
-        for line in caption.text.split("\n"):
-            line = _clean_text(line)
-            if not line or line == last_line:
-                continue
-            fresh.append(line)
-            last_line = line
-        if fresh:
-            start = caption.start_time.in_milliseconds() / 1000
-            end = caption.end_time.in_milliseconds() / 1000
-            segments.append(TranscriptSegment(start=start, end=end, text=" ".join(fresh)))
-    return segments
-
-
-def _result(segments: list[TranscriptSegment], language: str | None, source: str) -> TranscriptResult:
-    if not segments:
-        return TranscriptResult()
+def _found(segments: list[TranscriptSegment], language: str | None, source: str, notes: list[str]) -> TranscriptResult:
     text = " ".join(s.text for s in segments)
-    return TranscriptResult(text=text, segments=segments, language=language, source=source)
+    return TranscriptResult(text=text, segments=segments, language=language, source=source, notes=notes)
 
 
-async def fetch_transcript(
-    request: TranscriptRequest, proxy: str | None, settings: MediaSettings, work_dir: Path
-) -> TranscriptResult:
-    """The first transcript that the chain finds; an empty result (not an error) when there is none."""
-    video_id = youtube_video_id(request.url)
-    languages = request.languages or [lang for lang in (request.video_language, "en") if lang]
-    if video_id:
-        job = {
-            "action": "youtube_transcript",
-            "video_id": video_id,
-            "languages": languages,
-            "proxy": proxy,
-            "allow_cidrs": settings.egress_allow_cidrs,
-        }
-        try:
-            result = await run_job(job, settings.subtitle_timeout_s, "transcript", work_dir)
-            segments = [TranscriptSegment(**s) for s in result["segments"]]
-            if segments:
-                return _result(segments, result.get("language"), "youtube_captions")
-        except ServiceError as exc:
-            log.info("no YouTube transcript for %s (%s); trying subtitle tracks", video_id, exc.message)
-    track = choose_track(request.subtitles, languages)
-    if track is None:
-        return TranscriptResult()
+async def _youtube_captions(
+    video_id: str,
+    request: TranscriptRequest,
+    languages: list[str],
+    proxy: str | None,
+    settings: MediaSettings,
+    work_dir: Path,
+) -> dict:
+    job = {
+        "action": "youtube_transcript",
+        "video_id": video_id,
+        "languages": languages,
+        "video_language": request.video_language,
+        "proxy": proxy,
+        "socket_timeout": settings.socket_timeout_s,
+        "allow_cidrs": settings.egress_allow_cidrs,
+    }
+    try:
+        return await run_job(job, settings.subtitle_timeout_s, "YouTube captions", work_dir)
+    except ServiceError as exc:
+        return {"segments": [], "note": exc.message, "final": not exc.retryable}
+
+
+async def _track_segments(
+    track: SubtitleTrack, proxy: str | None, settings: MediaSettings, work_dir: Path
+) -> tuple[list[TranscriptSegment], str | None, bool]:
+    """(segments, why there are none, whether that answer is final)."""
+    kind = "automatic captions" if track.automatic else "subtitles"
+    what = f"the {track.language} {kind} ({track.ext})"
     out_path = work_dir / f"subtitles.{track.ext.lower()}"
     job = {
         "action": "fetch",
@@ -160,16 +125,56 @@ async def fetch_transcript(
         "allow_cidrs": settings.egress_allow_cidrs,
     }
     try:
-        await run_job(job, settings.subtitle_timeout_s, "subtitle download", work_dir)
+        await run_job(job, settings.subtitle_timeout_s, f"fetching {what}", work_dir)
     except ServiceError as exc:
-        if exc.retryable:
-            raise
-        # A track that is gone or refused leaves the video without a transcript; that is no failure.
-        log.warning("%s", exc.message)
-        return TranscriptResult()
+        return [], exc.message, not exc.retryable
     try:
         segments = parse_subtitles(out_path.read_bytes(), track.ext)
     except Exception as exc:  # noqa: BLE001 - webvtt raises several kinds on bad files
-        log.warning("unreadable %s subtitles from %s: %s", track.ext, track.url, exc)
-        return TranscriptResult()
-    return _result(segments, track.language, "automatic_captions" if track.automatic else "subtitles")
+        log.info("unreadable %s from %s: %s", what, track.url, exc)
+        return [], f"{what} could not be read", True
+    finally:
+        out_path.unlink(missing_ok=True)
+    return segments, (None if segments else f"{what} are empty"), True
+
+
+async def fetch_transcript(
+    request: TranscriptRequest,
+    proxy: str | None,
+    settings: MediaSettings,
+    work_dir: Path,
+    video_path: Path | None = None,
+) -> ChainOutcome:
+    """The first transcript that the chain finds; an empty result (not an error) when there is none."""
+    languages = wanted_languages(request.languages, request.video_language)
+    notes: list[str] = []
+    final = True
+
+    video_id = youtube_video_id(request.url)
+    if video_id:
+        found = await _youtube_captions(video_id, request, languages, proxy, settings, work_dir)
+        segments = [TranscriptSegment(**s) for s in found.get("segments") or []]
+        if segments:
+            return ChainOutcome(_found(segments, found.get("language"), found["source"], notes), True)
+        notes.append(found.get("note") or "YouTube gave no captions")
+        final = final and bool(found.get("final", True))
+
+    for track in ranked_tracks(request.subtitles, languages)[:MAX_TRACKS_TRIED]:
+        segments, note, track_final = await _track_segments(track, proxy, settings, work_dir)
+        if segments:
+            source = "automatic_captions" if track.automatic else "subtitles"
+            return ChainOutcome(_found(segments, track.language, source, notes), final)
+        notes.append(note or "a subtitle track gave no text")
+        final = final and track_final
+    if request.subtitles and not ranked_tracks(request.subtitles, languages):
+        formats = ", ".join(sorted({t.ext for t in request.subtitles}))
+        notes.append(f"the site's subtitle tracks are in formats that are not read ({formats})")
+
+    if video_path is not None:
+        embedded = await asyncio.to_thread(read_embedded_subtitles, video_path, languages)
+        if embedded.segments:
+            return ChainOutcome(_found(embedded.segments, embedded.language, "embedded_subtitles", notes), final)
+        if embedded.note:
+            notes.append(embedded.note)
+
+    return ChainOutcome(TranscriptResult(notes=notes), final)

@@ -1,0 +1,88 @@
+"""What the service agrees to download: one file of at most `max_height`, no live streams, no
+audio-only media, nothing longer than MAX_DURATION_S or larger than MAX_DOWNLOAD_MB; and the
+key under which a video is stored, so that two URLs of one video share one download."""
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+# Extractors whose ids are only file-name stems or page-local numbers: the final URL names the video.
+URL_KEYED_EXTRACTORS = frozenset({"generic", "html5"})
+# post_live: the stream has just ended and its recording is still incomplete.
+LIVE_STATUSES = frozenset({"is_live", "is_upcoming", "post_live"})
+LIVE_REFUSAL = "live streams cannot be analysed"
+
+
+class PolicyRefusal(Exception):
+    """A download the policy refuses: one line for the caller, a permanent (422) failure."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_duration_s: float
+    max_height: int = 720
+
+    @classmethod
+    def from_job(cls, job: dict) -> "Limits":
+        max_duration = float(job.get("max_duration_s") or math.inf)
+        return cls(int(job["max_bytes"]), max_duration, int(job.get("max_height", 720)))
+
+
+def format_selector(max_height: int) -> str:
+    """One file with video and audio if there is one, else video alone, else whatever there is
+    (an audio-only answer is refused afterwards with a clear message). `<=?` lets formats of
+    unknown height through: direct files have none. Never two files to merge (no ffmpeg)."""
+    h = int(max_height)
+    return f"b[height<=?{h}]/bv*[height<=?{h}]/b*[height<=?{h}]"
+
+
+def clock(seconds: float) -> str:
+    """5:12:00 for 18720 s."""
+    total = int(round(seconds))
+    return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
+
+
+def duration_refusal(duration: float | None, limits: Limits) -> str | None:
+    if duration is None or duration <= limits.max_duration_s:
+        return None
+    return f"the video is {clock(duration)} long; the limit is {clock(limits.max_duration_s)} (MAX_DURATION_S)"
+
+
+def size_refusal(limits: Limits) -> str:
+    return f"the video is larger than MAX_DOWNLOAD_MB ({limits.max_bytes // 2**20} MB)"
+
+
+def is_live(info: dict) -> bool:
+    return bool(info.get("is_live")) or info.get("live_status") in LIVE_STATUSES
+
+
+def info_refusal(info: dict, limits: Limits) -> str | None:
+    """Why the extracted (not yet downloaded) video must not be downloaded, or None."""
+    if is_live(info):
+        return LIVE_REFUSAL
+    duration = info.get("duration")
+    if isinstance(duration, int | float) and (refusal := duration_refusal(float(duration), limits)):
+        return refusal
+    size = info.get("filesize") or info.get("filesize_approx")
+    if isinstance(size, int | float) and size > limits.max_bytes:
+        return size_refusal(limits)
+    if info.get("vcodec") == "none":
+        return "the URL has audio only: the media has no video stream"
+    return None
+
+
+def media_key(info: dict) -> str:
+    """Which video this is, whatever URL named it: the extractor and its id (watch?v=X, youtu.be/X
+    and ...&t=10s are one video); for generic extraction, where ids are file-name stems that
+    collide across sites, the final URL the extractor reached, plus the id of an embedded entry."""
+    extractor = str(info.get("extractor_key") or info.get("extractor") or "generic").lower()
+    video_id = info.get("id")
+    if extractor in URL_KEYED_EXTRACTORS or not video_id:
+        where = info.get("webpage_url") or info.get("original_url") or info.get("url") or ""
+        return f"url:{where}#{video_id or ''}"
+    return f"{extractor}:{video_id}"
+
+
+def media_id_for_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,171 @@
+"""Which frames of a video the vision model sees, and how they are read.
+
+Two strategies. `uniform`: the centres of `max_frames` equal slices, each served by the keyframe
+at or before it when that keyframe is within half a slice (else decoded exactly). `scenes` (the
+default, see scenes.py for why): one frame per scene found among the keyframes, near-duplicates
+dropped. Every frame reports its own presentation time, not the moment that was asked for.
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+
+from service_common.contracts import FrameRef, FramesResult, FrameStrategy
+
+from .decoding import UnreadableVideo, Video, open_video, thumbnail, to_bgr
+from .scenes import Keyframe, Signature, choose, signature
+
+JPEG_QUALITY = 90
+# More frames than this say nothing more about a video and would only cost seeks and disk.
+MAX_FRAMES = 256
+# Scene detection needs keyframes at least this often (as a share of the video, per frame asked);
+# with fewer (a screen recording with one keyframe) frames are decoded at evenly spaced moments.
+SPARSE_SHARE = 4
+
+
+@dataclass(eq=False)
+class Picked:
+    """A frame chosen or in the running, kept as its JPEG: a few hundred of them fit in memory."""
+
+    time: float
+    jpeg: bytes
+    width: int
+    height: int
+    signature: Signature
+
+
+def _picked(time: float, frame: av.VideoFrame, max_side: int) -> Picked:
+    image = to_bgr(frame, max_side)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise UnreadableVideo("gave a frame that cannot be saved as JPEG")
+    height, width = image.shape[:2]
+    return Picked(time, jpeg.tobytes(), width, height, signature(thumbnail(frame)))
+
+
+def probe_video(path: Path) -> float | None:
+    """The duration in seconds if a frame of the file decodes; raises UnreadableVideo if not."""
+    with open_video(path) as video:
+        try:
+            first = video.keyframe_at_or_before(0.0)
+            duration = video.duration()
+        except av.FFmpegError:
+            first = None
+        if first is None:
+            raise UnreadableVideo("has no frame that can be decoded")
+        if duration and duration > 0 and math.isfinite(duration):
+            return round(duration, 3)
+        return None
+
+
+def _known_duration(video: Video) -> float:
+    duration = video.duration()
+    if not duration or duration <= 0 or not math.isfinite(duration):
+        raise UnreadableVideo("has no frames with timestamps")
+    return duration
+
+
+def uniform_targets(duration: float, max_frames: int) -> list[float]:
+    """Centres of `max_frames` equal slices of the video: never the black first frame or the very end."""
+    return [(i + 0.5) * duration / max_frames for i in range(max_frames)]
+
+
+def _exact(video: Video, plan: list[tuple[float, float]], max_side: int) -> dict[float, Picked]:
+    return {
+        target: _picked(time, frame, max_side) for target, time, frame in video.exact_frames(plan)
+    }
+
+
+def uniform_frames(video: Video, duration: float, max_frames: int, max_side: int) -> list[Picked]:
+    spacing = duration / max_frames
+    picked: dict[float, Picked] = {}
+    plan: list[tuple[float, float]] = []  # (target, keyframe before it) to decode exactly
+    keyframe_before = 0.0
+    for target in uniform_targets(duration, max_frames):
+        found = video.keyframe_at_or_before(target)
+        if found is None:
+            continue  # nothing decodes from here on (a truncated file): fewer frames
+        time, frame = found
+        if abs(target - time) <= spacing / 2:
+            picked[target] = _picked(time, frame, max_side)
+            continue
+        # Keyframes sparser than the targets: a keyframe this far off would repeat a neighbour's
+        # frame or miss the slice, so decode forward from it to the target itself.
+        if time <= target:
+            keyframe_before = time
+        plan.append((target, keyframe_before))
+    picked.update(_exact(video, plan, max_side))
+    return [picked[target] for target in sorted(picked)]
+
+
+def _sparse(keyframes: list[Keyframe], duration: float, max_frames: int) -> bool:
+    if not keyframes:
+        return True
+    times = [k.time for k in keyframes]
+    gaps = [b - a for a, b in zip([0.0, *times], [*times, duration], strict=True)]
+    return max(gaps) > duration / max(2, min(max_frames, SPARSE_SHARE))
+
+
+def scene_frames(video: Video, duration: float, max_frames: int, max_side: int) -> tuple[list[Picked], str]:
+    keyframes = [Keyframe(time, signature(thumbnail(frame))) for time, frame in video.keyframes()]
+    if _sparse(keyframes, duration, max_frames):
+        # Too few keyframes to tell scenes apart: candidates at evenly spaced moments, decoded
+        # exactly, then the same choice among them (near-duplicates still dropped).
+        before = [k.time for k in keyframes]
+        plan = [
+            (t, max((k for k in before if k <= t), default=0.0)) for t in uniform_targets(duration, max_frames)
+        ]
+        candidates = sorted(_exact(video, plan, max_side).values(), key=lambda p: p.time)
+        by_time = {p.time: p for p in candidates}
+        chosen, scenes = choose([Keyframe(p.time, p.signature) for p in by_time.values()], duration, max_frames)
+        note = "keyframes too sparse to find scenes: frames taken at evenly spaced moments"
+        return [by_time[k.time] for k in chosen], note
+    chosen, scenes = choose(keyframes, duration, max_frames)
+    picked = []
+    for keyframe in chosen:
+        found = video.keyframe_at_or_before(keyframe.time)
+        if found is not None:
+            picked.append(_picked(found[0], found[1], max_side))
+    note = f"{scenes} scene{'s' if scenes != 1 else ''} found"
+    return picked, note
+
+
+def extract_frames(
+    path: Path, strategy: FrameStrategy, max_frames: int, max_side: int, out_dir: Path
+) -> FramesResult:
+    """Write 0.jpg, 1.jpg, ... (in time order) into out_dir; raises UnreadableVideo."""
+    notes = []
+    if max_frames > MAX_FRAMES:
+        notes.append(f"at most {MAX_FRAMES} frames are taken")
+        max_frames = MAX_FRAMES
+    with open_video(path) as video:
+        try:
+            duration = _known_duration(video)
+            if strategy == "uniform":
+                picked = uniform_frames(video, duration, max_frames, max_side)
+            else:
+                picked, note = scene_frames(video, duration, max_frames, max_side)
+                notes.append(note)
+        except av.FFmpegError:
+            raise UnreadableVideo("could not be decoded") from None
+    frames: list[FrameRef] = []
+    for item in picked:
+        if frames and item.time <= frames[-1].timestamp:
+            continue  # two moments shown by the same frame (a very short video)
+        index = len(frames)
+        (out_dir / f"{index}.jpg").write_bytes(item.jpeg)
+        frames.append(FrameRef(index=index, timestamp=round(item.time, 3), width=item.width, height=item.height))
+    if not frames:
+        raise UnreadableVideo("has no frame that can be decoded")
+    if len(frames) < max_frames:
+        if strategy == "scenes":
+            why = "the others would repeat what these show"
+        elif len(picked) < max_frames:
+            why = "part of the video cannot be decoded (damaged or cut short?)"
+        else:
+            why = "the video is too short for more distinct frames"
+        notes.append(f"{len(frames)} of {max_frames} frames: {why}")
+    return FramesResult(frames=frames, strategy=strategy, note="; ".join(notes) or None)

@@ -1,0 +1,82 @@
+"""An origin for download policy, progress and cache tests: the counting origin of conftest.py
+plus /chunked/<file> (no Content-Length), /throttled/<file> (sent slowly, so a download can be
+watched half-way) and /redirect/<file> (302 to /<file>). It counts the GETs whose whole body
+reached the client: the downloads, as opposed to yt-dlp's look at the first bytes."""
+
+import threading
+import time
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+from .conftest import CountingHandler, CountingServer
+
+THROTTLE_CHUNK = 32 * 1024
+THROTTLE_PAUSE_S = 0.03  # about 1 MB/s
+
+
+class PolicyHandler(CountingHandler):
+    def do_GET(self) -> None:
+        for prefix, serve in (("/chunked/", self._chunked), ("/throttled/", self._throttled)):
+            if self.path.startswith(prefix):
+                self._count()
+                try:
+                    serve(Path(self.directory) / self.path[len(prefix) :])
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                return
+        if self.path.startswith("/redirect/"):
+            self._count()
+            self.send_response(302)
+            self.send_header("Location", "/" + self.path[len("/redirect/") :])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def _count(self) -> None:
+        with self.server.lock:
+            self.server.gets[self.path] = self.server.gets.get(self.path, 0) + 1
+
+    def _sent_whole(self) -> None:
+        with self.server.lock:
+            self.server.full_sends[self.path] = self.server.full_sends.get(self.path, 0) + 1
+
+    def _chunked(self, path: Path) -> None:
+        # HTTP/1.0 without Content-Length: the body ends when the connection closes.
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.end_headers()
+        self.wfile.write(path.read_bytes())
+        self._sent_whole()
+
+    def _throttled(self, path: Path) -> None:
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        for start in range(0, len(data), THROTTLE_CHUNK):
+            self.wfile.write(data[start : start + THROTTLE_CHUNK])
+            self.wfile.flush()
+            time.sleep(THROTTLE_PAUSE_S)
+        self._sent_whole()
+
+
+class PolicyServer(CountingServer):
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.RequestHandlerClass = partial(PolicyHandler, directory=str(root))
+        self.full_sends: dict[str, int] = {}
+
+
+@contextmanager
+def policy_origin(root: Path):
+    server = PolicyServer(root)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
