@@ -116,3 +116,57 @@ def test_uploaded_file_without_subtitles_is_transcribed_by_speech_to_text(sqlite
         stack.stop()
         whisper.shutdown()
         whisper.server_close()
+
+
+class ThrottledVideoOrigin(BaseHTTPRequestHandler):
+    """Serves one real video at about 200 kB/s, so a download can be watched half-way."""
+
+    video: bytes = b""
+
+    def do_GET(self) -> None:
+        data = type(self).video
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            for start in range(0, len(data), 16 * 1024):
+                self.wfile.write(data[start:start + 16 * 1024])
+                time.sleep(0.08)
+        except OSError:
+            pass
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_download_progress_is_reported_on_the_task(sqlite_url, tmp_path):
+    ThrottledVideoOrigin.video = make_video(tmp_path / "big.mp4", seconds=8, size="1280x720").read_bytes()
+    assert len(ThrottledVideoOrigin.video) > 600_000  # several seconds at the throttled rate
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), ThrottledVideoOrigin)
+    origin.daemon_threads = True
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    stack = Stack(database_url=sqlite_url, workdir=tmp_path,
+                  service_env={"orchestrator": {"PROGRESS_INTERVAL_S": "0.3"}})
+    try:
+        stack.start()
+        api = stack.url("gateway")
+        url = f"http://127.0.0.1:{origin.server_address[1]}/big.mp4"
+        task_id = requests.post(f"{api}/analyze", json={"youtube_url": url, "max_frames": 2}).json()["task_id"]
+        seen = []
+        deadline = time.monotonic() + 120
+        while (task := requests.get(f"{api}/tasks/{task_id}").json())["status"] not in ("completed", "failed"):
+            assert time.monotonic() < deadline
+            progress = task["progress"]
+            if progress and progress.get("downloaded_bytes"):
+                seen.append(progress)
+            time.sleep(0.2)
+        assert task["status"] == "completed", task["error"]
+        assert task["progress"] is None  # only while running
+        assert seen, "no download progress was ever shown"
+        assert all(p["stage"] == "downloading" and p["total_bytes"] == len(ThrottledVideoOrigin.video) for p in seen)
+        assert 0 < seen[0]["fraction"] < 1 and seen[0]["downloaded_bytes"] < len(ThrottledVideoOrigin.video)
+    finally:
+        stack.stop()
+        origin.shutdown()
+        origin.server_close()
