@@ -67,8 +67,8 @@ class CountingServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def counting_server(root: Path):
-    server = CountingServer(root)
+def counting_server(root: Path, server_class: type[CountingServer] = CountingServer):
+    server = server_class(root)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

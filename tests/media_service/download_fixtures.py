@@ -3,13 +3,11 @@ plus /chunked/<file> (no Content-Length), /throttled/<file> (sent slowly, so a d
 watched half-way) and /redirect/<file> (302 to /<file>). It counts the GETs whose whole body
 reached the client: the downloads, as opposed to yt-dlp's look at the first bytes."""
 
-import threading
 import time
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-from .conftest import CountingHandler, CountingServer
+from .conftest import CountingHandler, CountingServer, counting_server
 
 THROTTLE_CHUNK = 32 * 1024
 THROTTLE_PAUSE_S = 0.03  # about 1 MB/s
@@ -70,13 +68,5 @@ class PolicyServer(CountingServer):
         self.full_sends: dict[str, int] = {}
 
 
-@contextmanager
 def policy_origin(root: Path):
-    server = PolicyServer(root)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return counting_server(root, PolicyServer)

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from .worker_client import _kill_group, failure
+from .worker_client import _kill_group, checked_result, failure
 
 log = logging.getLogger(__name__)
 MAX_EVENT_LINE = 2**16
@@ -119,10 +119,4 @@ class DownloadChild:
             code = self.process.returncode if self.process else None
             log.error("download worker exited with %s without a result: %s", code, list(self._stderr)[-1:])
             raise failure(f"download failed: the fetch process exited with code {code}", 502, True) from None
-        if not result.get("ok"):
-            raise failure(
-                f"download failed: {result.get('detail')}",
-                int(result.get("status", 422)),
-                bool(result.get("retryable")),
-            )
-        return result
+        return checked_result(result, "download")

@@ -63,6 +63,11 @@ async def run_job(job: dict, timeout_s: float, what: str, work_dir: Path) -> dic
         ) from None
     finally:
         Path(result_path).unlink(missing_ok=True)
+    return checked_result(result, what)
+
+
+def checked_result(result: dict, what: str) -> dict:
+    """The worker's result when it succeeded; else the failure it reported, as a ServiceError."""
     if not result.get("ok"):
         raise failure(
             f"{what} failed: {result.get('detail')}",
