@@ -12,7 +12,7 @@ from service_common.logging import configure_logging
 
 from .config import GatewaySettings
 from .errors import install_error_handlers
-from .routes import info, media, tasks
+from .routes import info, media, openai_compat, tasks
 
 DESCRIPTION = """\
 Analyses videos (YouTube and other sites yt-dlp supports) with open-weight Llama models:
@@ -40,9 +40,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # One pooled client for the app's lifetime: connections to the orchestrator are reused.
         async with httpx.AsyncClient(
             base_url=settings.orchestrator_url.rstrip("/"), timeout=settings.orchestrator_timeout_s
-        ) as http, httpx.AsyncClient(timeout=settings.upload_timeout_s) as media_http:
+        ) as http, httpx.AsyncClient(timeout=settings.upload_timeout_s) as media_http, httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.model_call_timeout_s, connect=10.0)
+        ) as models_http:
             app.state.http = http
             app.state.media_http = media_http
+            app.state.models_http = models_http
             yield
 
     app = FastAPI(title=info.API_NAME, version=info.API_VERSION, description=DESCRIPTION, lifespan=lifespan)
@@ -59,6 +62,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(info.router)
     app.include_router(tasks.router)
     app.include_router(media.router)
+    app.include_router(openai_compat.router)
     return app
 
 

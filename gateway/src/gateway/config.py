@@ -23,3 +23,5 @@ class GatewaySettings(ServiceSettings):
     media_service_url: str = "http://127.0.0.1:8002"
     max_upload_mb: int = Field(default=2048, ge=1)
     upload_timeout_s: float = Field(default=600.0, gt=0)
+    # Direct OpenAI-compatible calls (/v1/chat/completions) wait this long for the model server.
+    model_call_timeout_s: float = Field(default=300.0, gt=0)

@@ -74,6 +74,14 @@ async def get_frame_image(task_id: str, index: int, request: Request) -> Respons
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
+@router.get("/deployments")
+async def deployments(request: Request) -> dict:
+    """The deployed model endpoints (role -> tier -> endpoint), for the gateway's OpenAI passthrough.
+    Internal only: it carries the endpoints' API keys."""
+    return {role: {tier: endpoint.model_dump() for tier, endpoint in tiers.items()}
+            for role, tiers in request.app.state.settings.deployments().items()}
+
+
 @router.get("/health", response_model=OrchestratorHealth)
 async def health(request: Request) -> OrchestratorHealth:
     state = request.app.state

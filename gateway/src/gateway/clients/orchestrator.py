@@ -91,6 +91,11 @@ class OrchestratorClient:
         response = await self._call("GET", f"/internal/tasks/{task_id}/frames/{index}.jpg", not_found_ok=True)
         return None if response is None else response.content
 
+    async def deployments(self) -> dict[str, dict[str, dict]]:
+        """role -> tier -> endpoint (base_url, model, api_key, gpu_name) of the deployed models."""
+        response = await self._call("GET", "/internal/deployments")
+        return response.json()
+
     async def health(self) -> OrchestratorHealth:
         response = await self._call("GET", "/internal/health")
         return self._parse(OrchestratorHealth, response)

@@ -1,0 +1,99 @@
+"""OpenAI-compatible calls straight to the deployed models: `GET /v1/models` lists them and
+`POST /v1/chat/completions` (streaming too) goes to the endpoint serving the named `model`, so the
+official `openai` SDK pointed at this gateway works unchanged."""
+
+import json
+import time
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from ..clients.orchestrator import OrchestratorClient
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+ROUTES_TTL_S = 10.0
+MAX_BODY_BYTES = 64 * 2**20  # a request with a few full-size images fits
+
+
+def openai_error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
+    """Errors in the OpenAI shape, which the SDKs turn into their own exceptions."""
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}},
+                        status_code=status)
+
+
+async def model_routes(request: Request) -> dict[str, dict]:
+    """Served model name -> endpoint, from the orchestrator's deployments, cached for a few seconds."""
+    state = request.app.state
+    cached = getattr(state, "model_routes", None)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    deployments = await OrchestratorClient(state.http).deployments()
+    routes: dict[str, dict] = {}
+    for role, tiers in deployments.items():
+        for tier, endpoint in tiers.items():
+            entry = routes.setdefault(endpoint["model"], {**endpoint, "roles": [], "tiers": []})
+            entry["roles"] = sorted({*entry["roles"], role})
+            entry["tiers"] = sorted({*entry["tiers"], tier})
+    state.model_routes = (time.monotonic() + ROUTES_TTL_S, routes)
+    return routes
+
+
+def _card(name: str, endpoint: dict) -> dict:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "video-analysis",
+            "roles": endpoint["roles"], "tiers": endpoint["tiers"]}
+
+
+@router.get("/models", summary="Deployed models (OpenAI shape)")
+async def list_models(request: Request) -> dict:
+    routes = await model_routes(request)
+    return {"object": "list", "data": [_card(name, endpoint) for name, endpoint in routes.items()]}
+
+
+@router.get("/models/{model_id:path}", summary="One deployed model (OpenAI shape)")
+async def get_model(model_id: str, request: Request):
+    routes = await model_routes(request)
+    if model_id not in routes:
+        return openai_error(404, f"The model '{model_id}' does not exist on this server", "model_not_found")
+    return _card(model_id, routes[model_id])
+
+
+@router.post("/chat/completions", summary="Chat completion on a deployed model (OpenAI shape)")
+async def chat_completions(request: Request) -> Response:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return openai_error(413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MB", "request_too_large")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return openai_error(400, "the body is not valid JSON", "invalid_json")
+    if not isinstance(payload, dict) or not isinstance(payload.get("model"), str):
+        return openai_error(400, "the body must be a JSON object with a 'model' string", "invalid_request")
+    routes = await model_routes(request)
+    endpoint = routes.get(payload["model"])
+    if endpoint is None:
+        names = ", ".join(routes) or "none"
+        return openai_error(404, f"The model '{payload['model']}' does not exist on this server; "
+                                 f"deployed: {names}", "model_not_found")
+    headers = {"content-type": "application/json"}
+    if endpoint.get("api_key"):
+        headers["authorization"] = f"Bearer {endpoint['api_key']}"
+    client: httpx.AsyncClient = request.app.state.models_http
+    upstream = client.build_request("POST", endpoint["base_url"].rstrip("/") + "/chat/completions",
+                                    content=body, headers=headers)
+    try:
+        response = await client.send(upstream, stream=True)
+    except httpx.HTTPError:
+        return openai_error(503, f"the model server for '{payload['model']}' could not be reached",
+                            "model_unavailable", kind="server_error")
+    media_type = response.headers.get("content-type", "application/json")
+    if payload.get("stream") and response.is_success:
+        return StreamingResponse(response.aiter_raw(), status_code=response.status_code, media_type=media_type,
+                                 background=BackgroundTask(response.aclose))
+    try:
+        content = await response.aread()
+    finally:
+        await response.aclose()
+    return Response(content, status_code=response.status_code, media_type=media_type)
