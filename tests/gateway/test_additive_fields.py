@@ -24,11 +24,22 @@ def test_strategy_and_languages_are_forwarded(gateway, orchestrator_stub):
     {"transcript_languages": ["english language"]},
     {"transcript_languages": ["en"] * 11},
     {"transcript_languages": [1]},
+    {"language": "e"},
+    {"language": "<script>"},
+    {"prompt": "x" * 2001},
+    {"prompt": 5},
 ])
 def test_bad_additive_fields_are_422(gateway, orchestrator_stub, fields):
     response = analyze(gateway, **fields)
     assert response.status_code == 422, response.text
     assert orchestrator_stub.requests == []
+
+
+def test_output_language_and_prompt_are_forwarded(gateway, orchestrator_stub):
+    response = analyze(gateway, language="Korean", prompt="focus on the prices")
+    assert response.status_code == 200, response.text
+    [sent] = orchestrator_stub.requests_to()
+    assert (sent.body["language"], sent.body["prompt"]) == ("Korean", "focus on the prices")
 
 
 def test_upload_urls_are_accepted_in_place_of_a_video_url(gateway, orchestrator_stub):

@@ -31,6 +31,8 @@ def test_analyze_forwards_seed_defaults(gateway, orchestrator_stub):
         "proxy": None,
         "frame_strategy": "scenes",
         "transcript_languages": None,
+        "language": None,
+        "prompt": None,
     }
     assert response.json()["task_id"] in orchestrator_stub.tasks
 
@@ -48,7 +50,8 @@ def test_analyze_forwards_explicit_values(gateway, orchestrator_stub):
     assert analyze(gateway, body).status_code == 200
     [sent] = orchestrator_stub.requests_to()
     del body["some_future_option"]
-    assert sent.body == {**body, "frame_strategy": "scenes", "transcript_languages": None}
+    assert sent.body == {**body, "frame_strategy": "scenes", "transcript_languages": None, "language": None,
+                         "prompt": None}
 
 
 def test_empty_proxy_means_no_proxy(gateway, orchestrator_stub):

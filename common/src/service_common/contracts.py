@@ -61,6 +61,8 @@ class TaskCreate(BaseModel):
     proxy: str | None = None
     frame_strategy: FrameStrategy = DEFAULT_FRAME_STRATEGY
     transcript_languages: list[str] | None = None  # preferred transcript languages, best first
+    language: str | None = None  # language of the summary and key points; None: the transcript's
+    prompt: str | None = None  # the user's own instructions for the analysis
 
 
 class TranscriptSegment(BaseModel):

@@ -92,6 +92,16 @@ class AnalyzeRequest(BaseModel):
         "video's own language, then English",
     )
 
+    language: StrictStr | None = Field(
+        default=None, min_length=2, max_length=40, pattern=r"^[A-Za-z][A-Za-z \-]*$",
+        description="Language of the summary and key points, e.g. \"en\" or \"Korean\"; default: the "
+        "transcript's language",
+    )
+    prompt: StrictStr | None = Field(
+        default=None, max_length=2000, description="Your own instructions for the analysis, e.g. "
+        "\"focus on the pricing announcements\"",
+    )
+
     @field_validator("youtube_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

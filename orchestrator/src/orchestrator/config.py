@@ -1,9 +1,14 @@
 """Orchestrator settings, read from the environment."""
 
+import json
+from functools import lru_cache
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
+import model_registry
 from service_common.contracts import QUANTIZATION_TIERS
-from service_common.settings import ServiceSettings
+from service_common.settings import CsvList, ServiceSettings
 
 
 class ModelEndpoint(BaseModel):
@@ -22,6 +27,18 @@ class OrchestratorSettings(ServiceSettings):
     lite_models_url: str = "http://127.0.0.1:8003/v1"
     # role -> tier -> endpoint, as JSON; unset means every tier of both roles is the lite server.
     model_endpoints: dict[str, dict[str, ModelEndpoint]] | None = None
+    # Without MODEL_ENDPOINTS: "lite" is the lite server for every tier; "vllm" reads the model registry
+    # (vllm/registry.yaml, or MODEL_REGISTRY) for the deployed servers of MODEL_PROFILE.
+    model_backend: Literal["lite", "vllm"] = "lite"
+    model_registry: str | None = None  # path of the registry file
+    model_profile: str | None = None  # default: the registry's default_profile
+    # entries or role-tiers, e.g. "vision-int4,text-int8"; unset or empty: those the registry marks deployed
+    model_deployed: CsvList | None = None
+    # entry name or role-tier -> base URL, as JSON; unlisted servers are reached on http://MODEL_HOST:<entry port>/v1
+    model_base_urls: dict[str, str] = {}
+    model_host: str = "127.0.0.1"
+    vllm_api_key: str | None = None  # the key the vLLM servers were started with
+    model_gpu_name: str | None = None  # the GPU the vLLM servers run on, for /health
 
     # An OpenAI-compatible /v1/audio/transcriptions server (e.g. vLLM serving Whisper), the transcript
     # chain's last resort; unset means videos without captions or subtitles get no transcript.
@@ -49,6 +66,12 @@ class OrchestratorSettings(ServiceSettings):
     def deployments(self) -> dict[str, dict[str, ModelEndpoint]]:
         if self.model_endpoints is not None:
             return self.model_endpoints
+        if self.model_backend == "vllm":
+            return _registry_deployments(
+                str(model_registry.registry_path(self.model_registry)), self.model_profile,
+                tuple(self.model_deployed) if self.model_deployed else None,
+                json.dumps(self.model_base_urls, sort_keys=True), self.model_host, self.vllm_api_key,
+                self.model_gpu_name)
         lite = {role: ModelEndpoint(base_url=self.lite_models_url, model=f"lite-{role}") for role in ("vision", "text")}
         return {role: dict.fromkeys(QUANTIZATION_TIERS, endpoint) for role, endpoint in lite.items()}
 
@@ -60,3 +83,14 @@ class OrchestratorSettings(ServiceSettings):
             "analyzing_vision": self.vision_timeout_s,
             "analyzing_text": self.text_timeout_s,
         }
+
+
+@lru_cache(maxsize=8)
+def _registry_deployments(path: str, profile: str | None, deployed: tuple[str, ...] | None, base_urls: str,
+                          host: str, api_key: str | None, gpu_name: str | None) -> dict[str, dict[str, ModelEndpoint]]:
+    """The registry's deployed servers as endpoints; read once per distinct setting."""
+    registry = model_registry.load_registry(path)
+    found = model_registry.deployments(registry, profile, deployed, json.loads(base_urls),
+                                       host=host, api_key=api_key, gpu_name=gpu_name)
+    return {role: {tier: ModelEndpoint(**endpoint) for tier, endpoint in tiers.items()}
+            for role, tiers in found.items()}

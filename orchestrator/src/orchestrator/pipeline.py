@@ -20,7 +20,8 @@ from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .clients.speech import SpeechClient
 from .config import OrchestratorSettings
-from .prompts import SUMMARY_SCHEMA, parse_summary, summary_material, text_messages, vision_messages
+from .prompts import vision_messages
+from .summarize import Summarizer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class Pipeline:
     media: MediaClient
     models: ModelClient
     speech: SpeechClient | None = None
+
+    def __post_init__(self) -> None:
+        self.summarizer = Summarizer(self.models, self.settings.max_transcript_chars)
 
     async def run_stage(self, stage: TaskStatus, ctx: StageContext) -> StageOutput:
         handler = {
@@ -159,23 +163,15 @@ class Pipeline:
 
     async def analyze_text(self, ctx: StageContext) -> StageOutput:
         endpoint = self._endpoint("text", ctx.request["text_quantization"])
-        material = summary_material(
-            ctx.checkpoints["downloading"].get("video_info"),
-            ctx.checkpoints["extracting_transcript"].get("text"),
-            ctx.checkpoints["extracting_frames"]["frames"],
-            ctx.checkpoints["analyzing_vision"]["analyses"],
-            self.settings.max_transcript_chars,
-        )
-        content = await self.models.chat(
-            endpoint, text_messages(material), "text model failed", max_tokens=1024, temperature=0,
-            response_format={"type": "json_schema",
-                             "json_schema": {"name": "video_summary", "schema": SUMMARY_SCHEMA}},
-        )
-        summary, key_points = parse_summary(content)
-        if not summary:
-            raise PermanentError("text model failed: its answer held no summary")
-        return StageOutput({"summary": summary, "key_points": key_points},
-                           {"summary": summary, "key_points": key_points})
+        transcript = ctx.checkpoints["extracting_transcript"]
+        language = ctx.request.get("language") or transcript.get("language")
+        result = await self.summarizer.summarize(
+            endpoint, ctx.checkpoints["downloading"].get("video_info"), transcript.get("text"),
+            transcript.get("segments"), ctx.checkpoints["extracting_frames"]["frames"],
+            ctx.checkpoints["analyzing_vision"]["analyses"], language, ctx.request.get("prompt"))
+        notes = [f"the transcript was summarised in {result.parts} parts"] if result.parts > 1 else []
+        fields = {"summary": result.summary, "key_points": result.key_points, "notes": notes}
+        return StageOutput({"summary": result.summary, "key_points": result.key_points}, fields)
 
     def _endpoint(self, role: str, tier: str):
         deployed = self.settings.deployments().get(role, {})

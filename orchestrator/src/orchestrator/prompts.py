@@ -62,8 +62,28 @@ def summary_material(video_info: dict | None, transcript: str | None, frames: li
     return "\n".join(lines)
 
 
-def text_messages(material: str) -> list[dict]:
-    return [{"role": "system", "content": TEXT_SYSTEM_PROMPT}, {"role": "user", "content": material}]
+PART_SYSTEM_PROMPT = (
+    "You summarise one part of a long video's transcript. Answer with JSON: {\"summary\": 2-4 sentences "
+    "on what this part says, \"key_points\": up to 5 short distinct points}. Use only what the text says."
+)
+
+
+def _instructions(language: str | None, prompt: str | None) -> str:
+    extra = f" Write in {language}." if language else ""
+    if prompt:
+        extra += f"\nThe user asks you to keep this in mind: {prompt}"
+    return extra
+
+
+def text_messages(material: str, language: str | None = None, prompt: str | None = None) -> list[dict]:
+    system = TEXT_SYSTEM_PROMPT + _instructions(language, prompt)
+    return [{"role": "system", "content": system}, {"role": "user", "content": material}]
+
+
+def part_messages(title: str | None, part: str, language: str | None) -> list[dict]:
+    heading = f"Title: {title}\n\n" if title else ""
+    return [{"role": "system", "content": PART_SYSTEM_PROMPT + _instructions(language, None)},
+            {"role": "user", "content": f"{heading}Transcript part:\n{part}"}]
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
