@@ -31,6 +31,7 @@ test: setup
 # Benchmarks write their method and figures to docs/benchmarks.md (not part of `make test`).
 bench: setup
 	.venv/bin/python -m bench.frames_bench --out docs/benchmarks.md
+	.venv/bin/python -m bench.vision_bench --out docs/benchmarks.md
 
 lint: setup
 	.venv/bin/ruff check .
