@@ -216,3 +216,45 @@ def test_frames_only_json_summary(client):
     points = document["key_points"]
     assert len(points) == len(set(points)) and sum("No faces" in p for p in points) == 1
     assert any("00:05 and 00:12" in p for p in points)
+
+
+def _slide(words: str) -> np.ndarray:
+    slide = np.full((720, 1280, 3), 255, np.uint8)
+    cv2.putText(slide, words, (80, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (0, 0, 0), 5)
+    cv2.putText(slide, "Revenue grew by twelve percent", (80, 350), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (40, 40, 40), 3)
+    return slide
+
+
+def test_vision_reads_on_screen_text(client):
+    url = jpeg_data_url(_slide("QUARTERLY RESULTS 2026"))
+    response = chat(client, model="lite-vision", messages=image_message(url),
+                    response_format={"type": "json_object"})
+    document = json.loads(content_of(response))
+    assert "QUARTERLY RESULTS 2026" in document["on_screen_text"]
+    assert "On-screen text: “QUARTERLY RESULTS 2026" in document["description"]
+    assert document["scene_kind"] == "slide"
+
+
+def test_vision_describes_what_changed_between_frames(client):
+    urls = [jpeg_data_url(half_red_half_blue(1280, 720)), jpeg_data_url(_slide("QUARTERLY RESULTS 2026"))]
+    content = [{"type": "text", "text": "Describe these frames in order."}]
+    content += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+    text = content_of(chat(client, model="lite-vision", messages=[{"role": "user", "content": content}]))
+    first, second = text.split("\n\nImage 2: ")
+    assert "Compared with the previous frame" not in first
+    assert "Compared with the previous frame: " in second
+    assert "new on-screen text “QUARTERLY RESULTS 2026" in second and "colours shift from" in second
+
+
+def test_korean_transcript_points_carry_times(client):
+    material = ("Transcript:\n[00:05] 태양광 패널은 햇빛을 전기로 바꿉니다. 실리콘 셀이 전자를 방출합니다.\n"
+                "[00:31] 인버터는 태양광 패널의 직류를 교류 전기로 바꿉니다.\n"
+                "[00:40] 흐린 날에도 태양광 패널은 전기를 조금 만듭니다.\n")
+    response = chat(client, model="lite-text", messages=[{"role": "user", "content": material}],
+                    response_format={"type": "json_schema", "json_schema": {"name": "summary", "schema": {
+                        "type": "object", "properties": {"summary": {"type": "string"},
+                                                         "key_points": {"type": "array"}}}}})
+    document = json.loads(content_of(response))
+    assert "태양광" in document["summary"]
+    assert document["key_points"] and all(p.startswith("[00:") for p in document["key_points"])
+    assert document["key_points"] == sorted(document["key_points"])

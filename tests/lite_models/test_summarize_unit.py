@@ -78,3 +78,49 @@ def test_truncation_helpers_keep_json_valid():
     content, cut = fit_document({"summary": "word " * 50, "key_points": ["a b c"] * 5}, 20)
     assert cut and len(content.split()) <= 20
     assert set(json.loads(content)) == {"summary", "key_points"}
+
+
+KOREAN_TRANSCRIPT = """Title: 태양광
+Transcript:
+[00:05] 안녕하세요. 오늘은 태양광 패널이 작동하는 원리를 이야기합니다.
+[00:12] 태양광 패널은 햇빛을 전기로 바꿉니다. 실리콘 셀이 햇빛을 받으면 전자를 방출합니다!
+[00:20] 전자는 전선을 따라 직류 전기로 흐릅니다
+[00:31] 인버터는 태양광 패널의 직류를 교류 전기로 바꿉니다.
+[00:40] 흐린 날에도 태양광 패널은 전기를 조금 만듭니다.
+[01:10] 시청해 주셔서 감사합니다.
+"""
+
+
+def test_korean_and_cjk_sentences_split():
+    units = split_sentences(["안녕하세요. 오늘은 날씨가 좋네요! 정말 그런가요? 네 그렇습니다",
+                             "这是中文。第二句！第三句？"])
+    assert units == ["안녕하세요.", "오늘은 날씨가 좋네요!", "정말 그런가요?", "네 그렇습니다",
+                     "这是中文。", "第二句！", "第三句？"]
+
+
+def test_unpunctuated_korean_lines_end_at_verb_endings():
+    assert split_sentences(["전자는 전선을 따라 흐릅니다", "인버터가 전기를 바꿔요"]) == [
+        "전자는 전선을 따라 흐릅니다", "인버터가 전기를 바꿔요"]
+
+
+def test_transcript_sentences_keep_their_line_times():
+    material = parse_material(KOREAN_TRANSCRIPT)
+    times = dict(zip(material.transcript, material.transcript_times, strict=True))
+    assert times["실리콘 셀이 햇빛을 받으면 전자를 방출합니다!"] == "00:12"
+    assert times["인버터는 태양광 패널의 직류를 교류 전기로 바꿉니다."] == "00:31"
+
+
+def test_korean_summary_has_timed_points_in_order():
+    summary = summarise(KOREAN_TRANSCRIPT)
+    assert "태양광 패널" in summary.summary
+    stamps = [point[1:6] for point in summary.key_points]
+    assert all(point.startswith("[") for point in summary.key_points)
+    assert stamps == sorted(stamps)
+
+
+def test_frame_lines_give_times_to_points_and_untimed_prose_goes_last():
+    material = ("Transcript:\n[01:05] The rocket engine burns fuel and oxidiser to climb.\n"
+                "[00:10] Rockets climb because the engine burns fuel quickly.\n"
+                "Frames:\n[00:30] A launch pad with a rocket and engine smoke.\n")
+    points = summarise(material).key_points
+    assert [p[:7] for p in points] == ["[00:10]", "[00:30]", "[01:05]"]

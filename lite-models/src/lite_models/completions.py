@@ -4,9 +4,13 @@ import json
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import LiteSettings
 from .errors import ApiError
 from .images import decode_data_url
+from .ocr import TextReader
+from .scene import describe_change, thumbnail
 from .schemas import ChatCompletionRequest, ChatMessage
 from .summarize import summarise
 from .vision import VisionAnalyzer, analysis_document, describe
@@ -77,7 +81,8 @@ def _images_to_analyse(messages: list[ChatMessage]) -> list[str]:
 class CompletionEngine:
     def __init__(self, settings: LiteSettings, analyzer: VisionAnalyzer | None = None):
         self.settings = settings
-        self.analyzer = analyzer or VisionAnalyzer()
+        self.analyzer = analyzer or VisionAnalyzer(reader=TextReader(
+            enabled=settings.ocr_enabled, max_side=settings.ocr_max_side, threads=settings.ocr_threads))
 
     @property
     def model_ids(self) -> list[str]:
@@ -114,9 +119,18 @@ class CompletionEngine:
     def _vision_answer(self, urls: list[str], wants_json: bool) -> dict | str:
         images = [decode_data_url(url, self.settings.max_image_bytes) for url in urls]
         analyses = [self.analyzer.analyse(image) for image in images]
+        # Images of one request are taken as frames in order: each after the first is compared with the one before.
+        thumbs = [thumbnail(image) for image in images]
+        changes = [None] + [describe_change(analyses[i - 1], analyses[i],
+                                            float(np.abs(thumbs[i] - thumbs[i - 1]).mean()))
+                            for i in range(1, len(analyses))]
         if wants_json:
             documents = [analysis_document(a) for a in analyses]
+            for document, change in zip(documents, changes, strict=True):
+                if change:
+                    document["change_from_previous"] = change
             return documents[0] if len(documents) == 1 else {"images": documents}
         if len(analyses) == 1:
             return describe(analyses[0])
-        return "\n\n".join(f"Image {i}: {describe(a)}" for i, a in enumerate(analyses, 1))
+        return "\n\n".join(f"Image {i}: {describe(a)}" + (f" {change}" if change else "")
+                             for i, (a, change) in enumerate(zip(analyses, changes, strict=True), 1))

@@ -12,3 +12,7 @@ class LiteSettings(ServiceSettings):
     max_image_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 64 * 1024 * 1024
     max_images_per_request: int = 8
+    # On-screen text reading (RapidOCR models from the installed wheel; nothing is downloaded).
+    ocr_enabled: bool = True
+    ocr_max_side: int = 960
+    ocr_threads: int = 2

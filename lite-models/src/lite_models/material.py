@@ -17,11 +17,16 @@ _TIMESTAMP = re.compile(
     r"(?:\s*-->\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?)?\s*[-–:]?\s*", re.IGNORECASE)
 _CLOCK = re.compile(r"(?:\d{1,2}:)?\d{1,2}:\d{2}")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？])[」』”’）)]*\s*")
+# A time mark carried from a transcript line into the sentences made of it; stripped afterwards.
+_MARK = "\u2063"
+_MARKED = re.compile(_MARK + r"(\S+?)" + _MARK + r"\s*")
+# Spoken Korean sentences end in these verb endings even where captions leave out the full stop.
+_KOREAN_END = re.compile(r"[\uac00-\ud7a3]*(?:다|요|죠|까|니다|세요)$")
 _ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "no.", "approx.")
 _WORDS = re.compile(r"\S+")
 # "I" is capitalised mid-sentence too, so it does not mark a new sentence.
-_NEW_SENTENCE = re.compile(r"^[\"'“(]?(?!I\b)[A-Z]")
+_NEW_SENTENCE = re.compile(r"^(?:\u2063\S+?\u2063\s*)?[\"'“(]?(?!I\b)[A-Z]")
 _CONTINUES = (".", "!", "?", "…", ",", ";", ":", "-", "–", "—")
 
 # Auto-generated captions often have no punctuation at all; sentence splitting then finds one
@@ -38,6 +43,8 @@ class Material:
     frame_times: list[str | None] = field(default_factory=list)
     prose: list[str] = field(default_factory=list)
     duration: str | None = None
+    # The timestamp of the caption line each transcript sentence starts in, or None; parallel to `transcript`.
+    transcript_times: list[str | None] = field(default_factory=list)
 
 
 def _section_of(name: str) -> str:
@@ -70,7 +77,7 @@ def _split_long(words: list[str]) -> list[str]:
 def split_sentences(lines: list[str]) -> list[str]:
     """Sentences of consecutive lines; blank lines ('') end a sentence even without punctuation."""
     words = sum(len(_WORDS.findall(line)) for line in lines)
-    enders = sum(len(re.findall(r"[.!?…](?:\s|$)", line)) for line in lines)
+    enders = sum(len(re.findall(r"[.!?…](?:\s|$)|[。！？]", line)) for line in lines)
     if words and enders * 40 < words:
         return _caption_groups(lines)
     units = []
@@ -98,7 +105,8 @@ def _paragraphs(lines: list[str]) -> list[str]:
                 paragraphs.append(" ".join(current))
             current = []
             continue
-        if current and _NEW_SENTENCE.match(line) and not current[-1].endswith(_CONTINUES):
+        new_sentence = _NEW_SENTENCE.match(line) or _KOREAN_END.search(current[-1] if current else "")
+        if current and new_sentence and not current[-1].endswith(_CONTINUES):
             paragraphs.append(" ".join(current))
             current = []
         current.append(line)
@@ -111,7 +119,8 @@ def _caption_groups(lines: list[str]) -> list[str]:
     units, current = [], []
     for line in lines + [""]:
         current.extend(line.split())
-        if (not line and current) or len(current) >= _MIN_UNIT_WORDS:
+        ends_korean = bool(line and _KOREAN_END.search(line))
+        if (not line and current) or len(current) >= _MIN_UNIT_WORDS or ends_korean:
             units.extend(_split_long(current))
             current = []
     return units
@@ -150,11 +159,30 @@ def parse_material(text: str) -> Material:
                 clock = _CLOCK.search(stamp.group(0)) if stamp else None
                 material.frame_times.append(clock.group(0) if clock else None)
             continue
+        mark = ""
         if section == "transcript":
-            line = _TIMESTAMP.sub("", line, count=1)
+            stamp = _TIMESTAMP.match(line)
+            clock = _CLOCK.search(stamp.group(0)) if stamp else None
+            line = line[stamp.end():] if stamp else line
             if "-->" in line or line.strip().upper() == "WEBVTT" or line.strip().isdigit():
                 continue
-        buckets[section].append(_BULLET.sub("", line).strip())
-    material.transcript = split_sentences(buckets["transcript"])
+            mark = f"{_MARK}{clock.group(0)}{_MARK} " if clock and line.strip() else ""
+        buckets[section].append(mark + _BULLET.sub("", line).strip())
+    material.transcript, material.transcript_times = _unmarked(split_sentences(buckets["transcript"]))
     material.prose = split_sentences(buckets["prose"])
     return material
+
+
+def _unmarked(units: list[str]) -> tuple[list[str], list[str | None]]:
+    """Sentences without their time marks, and the time each starts at (the last mark seen)."""
+    texts, times, current = [], [], None
+    for unit in units:
+        marks = _MARKED.findall(unit)
+        text = " ".join(_MARKED.sub(" ", unit).split())
+        starts_marked = unit.lstrip().startswith(_MARK)
+        time = marks[0] if marks and (starts_marked or current is None) else current
+        current = marks[-1] if marks else current
+        if text:
+            texts.append(text)
+            times.append(time)
+    return texts, times

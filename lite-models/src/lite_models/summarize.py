@@ -106,8 +106,32 @@ def summarise_material(material: Material) -> Summary:
     paragraph = " ".join(_as_sentence(units[i]) for i in chosen)
     if material.title:
         paragraph = f"“{material.title}” — {paragraph}"
-    points = [_capitalised(units[i]) for i in sorted(ranked[:point_count])]
+    spoken = (material.transcript_times + [None] * len(material.transcript))[:len(material.transcript)]
+    shown = (material.frame_times + [None] * len(frames))[:len(frames)]
+    times = (spoken + [None] * len(material.prose))[:len(primary)] + shown
+    # Points with a time read in the order they happen; the rest follow in the order they came.
+    order = sorted(ranked[:point_count], key=lambda i: (_seconds(times[i]) is None, _seconds(times[i]) or 0, i))
+    points = [f"[{_stamp(times[i])}] {_capitalised(units[i])}" if times[i] else _capitalised(units[i])
+              for i in order]
     return Summary(paragraph, points)
+
+
+def _seconds(clock: str | None) -> int | None:
+    if not clock or not all(part.isdigit() for part in clock.split(":")):
+        return None
+    total = 0
+    for part in clock.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+def _stamp(clock: str) -> str:
+    """'0:05' → '00:05', '1:02:03' kept with its hours."""
+    seconds = _seconds(clock)
+    if seconds is None:
+        return clock
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 def _capitalised(text: str) -> str:

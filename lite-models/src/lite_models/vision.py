@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 
 from .colors import NamedColour, dominant_colours
+from .ocr import OcrResult, TextReader
+from .scene import BLANK, SCENE_WORDS, scene_kind
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,10 @@ class ImageAnalysis:
     edge_density: float = 0.0
     flat_fraction: float = 0.0
     text_lines: int = 0
+    ocr_lines: list[str] = field(default_factory=list)
+    ocr_text: str = ""
+    text_coverage: float = 0.0
+    scene_kind: str = ""
 
 
 def _label(value: float, bands: tuple[tuple[float, str], ...], last: str) -> str:
@@ -85,7 +91,9 @@ def _edge_sharpness(gray: np.ndarray) -> float:
 class VisionAnalyzer:
     """Holds the face detector; one per app, shared by request threads."""
 
-    def __init__(self, cascade_path: str | None = None):
+    def __init__(self, cascade_path: str | None = None, reader: TextReader | None = None):
+        # Reading text is the slow part of an analysis; it runs only on frames that look text-like.
+        self.reader = reader if reader is not None else TextReader()
         path = cascade_path or cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
         self._faces = cv2.CascadeClassifier(path)
         if self._faces.empty():
@@ -122,6 +130,7 @@ class VisionAnalyzer:
         positions = [_position((x + w / 2) / gw, (y + h / 2) / gh) for x, y, w, h in faces]
         if faces and max(w for _, _, w, _ in faces) > 0.3 * gw:
             positions = [p + " (a close-up)" if i == 0 else p for i, p in enumerate(positions)]
+        ocr = self.reader.read(image) if text_lines >= 1 else OcrResult()
         if edges < 0.03 and flat > 0.6:
             detail = "little"
         elif edges > 0.15:
@@ -142,6 +151,10 @@ class VisionAnalyzer:
             mean_lightness=round(lightness, 1), luminance_std=round(std, 1),
             laplacian_variance=round(laplacian, 1), edge_density=round(edges, 4),
             flat_fraction=round(flat, 3), text_lines=text_lines,
+            ocr_lines=ocr.lines, ocr_text=ocr.text, text_coverage=ocr.coverage,
+            scene_kind=scene_kind(blank=blank, text_lines=text_lines, text_coverage=ocr.coverage,
+                                  ocr_words=sum(len(line.split()) for line in ocr.lines),
+                                  flat_fraction=flat, edge_density=edges),
         )
 
 
@@ -171,7 +184,11 @@ def describe(analysis: ImageAnalysis) -> str:
     label = "Dominant colours" if len(a.colours) > 1 else "Dominant colour"
     sentences.append(f"{label}: {colours}.")
     sentences.append(_faces_sentence(a.face_positions))
-    if a.text_likely:
+    if a.scene_kind and a.scene_kind != BLANK:
+        sentences.append(f"Scene: {SCENE_WORDS[a.scene_kind]}.")
+    if a.ocr_text:
+        sentences.append(f"On-screen text: “{a.ocr_text}”.")
+    elif a.text_likely:
         sentences.append("Several rows of small high-contrast horizontal strokes: it likely contains text "
                          "or a slide.")
     if a.detail == "little":
@@ -197,6 +214,10 @@ def analysis_document(analysis: ImageAnalysis) -> dict:
         "orientation": analysis.orientation,
         "blank": analysis.blank,
         "text_likely": analysis.text_likely,
+        "scene_kind": analysis.scene_kind or None,
+        "on_screen_text": analysis.ocr_text,
+        "on_screen_text_lines": analysis.ocr_lines,
         "metrics": {k: a[k] for k in ("mean_lightness", "luminance_std", "laplacian_variance",
-                                      "edge_density", "flat_fraction", "text_lines")},
+                                      "edge_density", "flat_fraction", "text_lines",
+                                      "text_coverage")},
     }

@@ -16,12 +16,31 @@ why why's will with won't would wouldn't yeah you you'd you'll you're you've you
 yourselves okay ok going gonna want wanna know see one two thing things lot actually
 """
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9']*")
+_TOKEN = re.compile(r"[^\W_][\w']*")
+_HANGUL = re.compile(r"^[\uac00-\ud7a3]+$")
+# Scripts written without spaces: a run of characters is compared by its overlapping pairs.
+_UNSPACED = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+$")
+# Korean particles and copulas glue onto nouns ("태양광은", "태양광을"); longest first.
+_KOREAN_ENDINGS = ("에서는", "으로는", "입니다", "합니다", "에서", "으로", "에게", "까지", "부터", "이다", "이며",
+                   "은", "는", "이", "가", "을", "를", "의", "에", "도", "로", "와", "과", "만", "요")
+
+
+def _fold_hangul(token: str) -> str:
+    for ending in _KOREAN_ENDINGS:
+        if token.endswith(ending) and len(token) - len(ending) >= 2:
+            return token[: -len(ending)]
+    return token
 
 
 def content_words(text: str) -> list[str]:
     words = []
     for token in _TOKEN.findall(text.lower().replace("’", "'")):
+        if _HANGUL.match(token):
+            words.append(_fold_hangul(token))
+            continue
+        if _UNSPACED.match(token):
+            words.extend(token[i:i + 2] for i in range(max(1, len(token) - 1)))
+            continue
         token = token.removesuffix("'s")
         if token in STOP_WORDS or len(token) < 2:
             continue
