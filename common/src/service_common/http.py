@@ -73,7 +73,7 @@ async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 3, max_
 
 
 def _wait_honouring_retry_after(max_wait: float):
-    backoff = wait_exponential_jitter(initial=0.5, max=max_wait)
+    backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait)
 
     def wait(retry_state) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

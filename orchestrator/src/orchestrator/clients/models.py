@@ -4,7 +4,7 @@ import asyncio
 
 import httpx
 
-from service_common.errors import PermanentError
+from service_common.errors import PermanentError, TransientError
 from service_common.http import request_json, with_retries
 
 from ..config import ModelEndpoint
@@ -30,9 +30,18 @@ class ModelClient:
         body = {"model": endpoint.model, "messages": messages, **options}
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
         url = endpoint.base_url.rstrip("/") + "/chat/completions"
+        async def one_call():
+            # httpx's timeout bounds each read; this bounds the whole call, so a server that trickles
+            # bytes (or never finishes) cannot hold the task past the deadline either.
+            try:
+                return await asyncio.wait_for(request_json(
+                    self._client, "POST", url, what, json=body, headers=headers, timeout=self._timeout),
+                    self._timeout)
+            except TimeoutError:
+                raise TransientError(f"{what}: no answer within {self._timeout:g} s") from None
+
         async with self._gate(endpoint):
-            response = await with_retries(lambda: request_json(
-                self._client, "POST", url, what, json=body, headers=headers, timeout=self._timeout))
+            response = await with_retries(one_call)
         try:
             content = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
