@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
+from tests.support.http_server import send_json
 from tests.support.stack import Stack
 
 
@@ -42,12 +43,7 @@ class FakeGpuVllmModels(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         cards = [{"id": name, "object": "model", "created": 0, "owned_by": "vllm", "root": name,
                   "max_model_len": 8192} for name in ("llama-vision", "llama-text")]
-        body = json.dumps({"object": "list", "data": cards}).encode()
-        self.send_response(200 if self.path == "/v1/models" else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200 if self.path == "/v1/models" else 404, {"object": "list", "data": cards})
 
     def log_message(self, *args) -> None:
         pass

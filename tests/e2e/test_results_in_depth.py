@@ -9,17 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from tests.support.http_server import serve_directory
+from tests.support.http_server import send_json, serve_directory
 from tests.support.stack import Stack
-from tests.support.videos import DEFAULT_CUES, make_video, write_video_page, write_vtt
+from tests.support.videos import DEFAULT_CUES, make_video, write_video_site
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
-    make_video(root / "clip.mp4", seconds=10)
-    write_vtt(root / "clip.en.vtt")
-    write_video_page(root / "watch.html", "clip.mp4", "Colour bars demo", vtt_name="clip.en.vtt")
+    write_video_site(root)
     with serve_directory(root) as base:
         yield root, base
 
@@ -76,12 +74,7 @@ class FakeWhisperServer(BaseHTTPRequestHandler):
         type(self).windows.append(len(body))
         payload = {"task": "transcribe", "language": "english", "duration": 4.0, "text": "spoken words",
                    "segments": [{"id": 0, "start": 0.5, "end": 2.0, "text": " Spoken words here."}]}
-        raw = json.dumps(payload if ok else {"error": {"message": "bad request"}}).encode()
-        self.send_response(200 if ok else 400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, 200 if ok else 400, payload if ok else {"error": {"message": "bad request"}})
 
     def log_message(self, *args) -> None:
         pass

@@ -7,7 +7,7 @@ import requests
 
 from tests.support.http_server import serve_directory
 from tests.support.stack import Stack
-from tests.support.videos import DEFAULT_CUES, make_video, write_video_page, write_vtt
+from tests.support.videos import DEFAULT_CUES, write_video_site
 
 TERMINAL = {"completed", "failed"}
 SEED_TASK_FIELDS = {"task_id", "status", "youtube_url", "created_at", "completed_at", "video_info",
@@ -18,9 +18,7 @@ SEED_TASK_FIELDS = {"task_id", "status", "youtube_url", "created_at", "completed
 def site(tmp_path_factory):
     """A small 'video site': an HTML page embedding an MP4 with English subtitles."""
     root = tmp_path_factory.mktemp("site")
-    make_video(root / "clip.mp4", seconds=10)
-    write_vtt(root / "clip.en.vtt")
-    write_video_page(root / "watch.html", "clip.mp4", "Colour bars demo", vtt_name="clip.en.vtt")
+    write_video_site(root)
     with serve_directory(root) as base:
         yield base
 

@@ -1,5 +1,6 @@
 """A static file server on 127.0.0.1 in a background thread, for serving test videos to yt-dlp."""
 
+import json
 import threading
 from contextlib import contextmanager
 from functools import partial
@@ -24,3 +25,13 @@ def serve_directory(root: Path, host: str = "127.0.0.1"):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def send_json(handler, status: int, payload: object) -> None:
+    """Answer a BaseHTTPRequestHandler request with a JSON body."""
+    body = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

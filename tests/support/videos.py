@@ -63,3 +63,12 @@ def write_video_page(path: Path, video_name: str, title: str, vtt_name: str | No
         encoding="utf-8",
     )
     return path
+
+
+def write_video_site(root: Path, title: str = "Colour bars demo", seconds: float = 10.0) -> str:
+    """A small 'video site' in `root`: watch.html embeds clip.mp4 with English subtitles (DEFAULT_CUES).
+    Returns the page's path relative to the site's base URL."""
+    make_video(root / "clip.mp4", seconds=seconds)
+    write_vtt(root / "clip.en.vtt")
+    write_video_page(root / "watch.html", "clip.mp4", title, vtt_name="clip.en.vtt")
+    return "watch.html"

@@ -14,7 +14,7 @@ import requests
 
 from tests.support.http_server import serve_directory
 from tests.support.stack import Stack
-from tests.support.videos import make_video, write_video_page, write_vtt
+from tests.support.videos import write_video_site
 from tests.vllm_cpu.server import build_env, tail, vllm_server
 
 # The first run builds the environment (several minutes); every test here may wait for a server to start.
@@ -131,9 +131,7 @@ def test_vision_server_describes_a_data_url_image(vision_server):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
-    make_video(root / "clip.mp4", seconds=6)
-    write_vtt(root / "clip.en.vtt")
-    write_video_page(root / "watch.html", "clip.mp4", "Colour bars demo", vtt_name="clip.en.vtt")
+    write_video_site(root, seconds=6)
     with serve_directory(root) as base:
         yield base
 
