@@ -5,13 +5,12 @@ import asyncio
 import json
 import logging
 import os
-import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from .worker_client import _kill_group, checked_result, failure
+from .worker_client import _kill_group, checked_result, failure, start_worker
 
 log = logging.getLogger(__name__)
 MAX_EVENT_LINE = 2**16
@@ -36,17 +35,7 @@ class DownloadChild:
         self._stderr_task: asyncio.Task | None = None
 
     async def __aenter__(self) -> "DownloadChild":
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "media_service.download_worker",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=self.work_dir,
-            start_new_session=True,  # its own process group, so a kill reaches its children
-            limit=MAX_EVENT_LINE,
-        )
+        self.process = await start_worker(self.work_dir, stdout=asyncio.subprocess.PIPE, limit=MAX_EVENT_LINE)
         self._stderr_task = asyncio.create_task(self._drain_stderr())
         self.process.stdin.write(json.dumps(self.job).encode() + b"\n")
         await self.process.stdin.drain()

@@ -27,22 +27,30 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
         pass
 
 
+async def start_worker(
+    work_dir: Path, stdout: int = asyncio.subprocess.DEVNULL, **options
+) -> asyncio.subprocess.Process:
+    """The fetch worker (media_service.download_worker) as a child process in `work_dir`."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "media_service.download_worker",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=stdout,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=work_dir,
+        start_new_session=True,  # its own process group, so a kill reaches its children
+        **options,
+    )
+
+
 async def run_job(job: dict, timeout_s: float, what: str, work_dir: Path) -> dict:
     """The worker's successful result, or a ServiceError saying "{what} failed: ..." """
     fd, result_path = tempfile.mkstemp(prefix="result-", suffix=".json", dir=work_dir)
     os.close(fd)
     os.unlink(result_path)
     job = {**job, "result_path": result_path}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "media_service.download_worker",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=work_dir,
-        start_new_session=True,  # its own process group, so a kill reaches its children
-    )
+    process = await start_worker(work_dir)
     try:
         _, stderr = await asyncio.wait_for(process.communicate(json.dumps(job).encode()), timeout_s)
     except TimeoutError:
