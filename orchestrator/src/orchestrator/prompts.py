@@ -40,7 +40,7 @@ def clock(seconds: float) -> str:
 
 
 def summary_material(video_info: dict | None, transcript: str | None, frames: list[dict],
-                     analyses: list[str], max_transcript_chars: int) -> str:
+                     analyses: list[str]) -> str:
     """The user message for the text model: title, transcript, then one line per frame."""
     info = video_info or {}
     lines = []
@@ -51,10 +51,7 @@ def summary_material(video_info: dict | None, transcript: str | None, frames: li
     if info.get("duration"):
         lines.append(f"Duration: {clock(info['duration'])}")
     if transcript:
-        text = transcript
-        if len(text) > max_transcript_chars:
-            text = text[:max_transcript_chars].rsplit(" ", 1)[0] + " …"
-        lines += ["", "Transcript:", text]
+        lines += ["", "Transcript:", transcript]  # already cut to fit: see summarize.transcript_parts
     if analyses:
         lines += ["", "Frames:"]
         for frame, analysis in zip(frames, analyses, strict=False):

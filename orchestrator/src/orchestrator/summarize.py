@@ -51,6 +51,11 @@ def _part(start: float | None, end: float | None, pieces: list[str]) -> str:
     return span + " ".join(pieces)
 
 
+def _time_range(part: str) -> str:
+    """The "[mm:ss–mm:ss] " prefix transcript_parts gave a part, or "" when it has none."""
+    return part.split("] ", 1)[0] + "] " if part.startswith("[") else ""
+
+
 class Summarizer:
     def __init__(self, models: ModelClient, max_transcript_chars: int):
         self._models = models
@@ -83,10 +88,10 @@ class Summarizer:
             answers = await asyncio.gather(*(
                 self._ask(endpoint, part_messages(title, part, language), f"text model failed on part {i + 1}")
                 for i, part in enumerate(parts)))
-            digest = "\n".join(f"{part.split('] ', 1)[0] + '] ' if part.startswith('[') else ''}{summary}"
+            digest = "\n".join(_time_range(part) + summary
                                for part, (summary, _points) in zip(parts, answers, strict=True))
             transcript = "(summarised in parts)\n" + digest
-        material = summary_material(video_info, transcript, frames, analyses, max_transcript_chars=10**9)
+        material = summary_material(video_info, transcript, frames, analyses)
         summary, key_points = await self._ask(endpoint, text_messages(material, language, prompt),
                                               "text model failed")
         return Summary(summary, key_points, len(parts))
