@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: databases (SQLite and a real PostgreSQL) and test videos."""
 
+import contextlib
 import os
 import uuid
 
@@ -20,16 +21,30 @@ def postgres_server_url():
         yield url
 
 
+@contextlib.contextmanager
+def fresh_database(server_url: str):
+    """A new, empty database on the server; dropped on exit."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = server_url.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgres_url(postgres_server_url):
     """A fresh, empty database on the test server for one test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = postgres_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url(postgres_server_url):
+    """A fresh database shared by one module's tests."""
+    with fresh_database(postgres_server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -278,10 +278,10 @@ def test_health_without_gpu_or_database(gateway, orchestrator_stub):
         database_ok=False, active_tasks=0, endpoints=[endpoint("vision", "int4"), endpoint("text", "int4")]
     )
     response = httpx.get(gateway + "/health")
-    assert response.status_code == 200
+    assert response.status_code == 503  # without its database the API can take no task
     body = response.json()
-    assert (body["status"], body["gpu_available"], body["gpu_name"]) == ("degraded", False, None)
-    assert body["components"]["database"] is False
+    assert (body["status"], body["gpu_available"], body["gpu_name"]) == ("unhealthy", False, None)
+    assert body["components"]["database"] is False and "database" in body["detail"]
 
 
 PUBLIC_CALLS = [

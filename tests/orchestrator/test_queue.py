@@ -34,7 +34,7 @@ def sessions(database_url):
 
 
 def new_task(sessions, url="https://example.com/v.mp4"):
-    return create_task(sessions, TaskCreate(youtube_url=url))
+    return create_task(sessions, TaskCreate(youtube_url=url))[0]
 
 
 def expire_lease(sessions, task_id):
@@ -145,8 +145,8 @@ def test_handing_back_on_shutdown_does_not_count_an_attempt(sessions):
 def test_deleting_a_running_task_fences_its_worker(sessions):
     task = new_task(sessions)
     claim = claim_next_task(sessions, "w", lease_s=30)
-    assert delete_task(sessions, task.task_id) is True
-    assert delete_task(sessions, task.task_id) is False
+    assert delete_task(sessions, task.task_id) == (True, None)
+    assert delete_task(sessions, task.task_id) == (False, None)
     with pytest.raises(LeaseLost):
         extend_lease(sessions, claim, 30)
     assert get_task(sessions, task.task_id) is None

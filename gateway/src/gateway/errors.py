@@ -37,7 +37,8 @@ def public_unavailable_detail(exc: TransientError) -> str:
     """What a client may know: the task service's own reason, never its internal address."""
     if exc.status is None:
         return "the task service is unavailable: it could not be reached, try again shortly"
-    return f"the task service is unavailable: {exc.message}"
+    reason = exc.message.removeprefix("orchestrator: ")
+    return f"the task service is unavailable: {reason}"
 
 
 async def _unavailable(request: Request, exc: TransientError) -> JSONResponse:

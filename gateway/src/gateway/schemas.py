@@ -192,8 +192,8 @@ class HealthComponents(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"] = Field(
-        description="healthy: everything answers; degraded: the API works but some model endpoint or "
-        "the database does not; unhealthy (HTTP 503): the task service is unreachable"
+        description="healthy: everything answers; degraded: the API works but some model endpoint does "
+        "not; unhealthy (HTTP 503): the task service or its database is unreachable"
     )
     gpu_available: bool = Field(description="A reachable model endpoint runs on a GPU")
     gpu_name: str | None = Field(default=None, description="GPU of the first such endpoint")

@@ -1,8 +1,9 @@
 """The internal task API that the gateway calls."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
@@ -26,14 +27,25 @@ def _checked_id(task_id: str) -> str:
 
 
 @router.post("/tasks", status_code=201, response_model=TaskRecord)
-async def create_task(body: TaskCreate, request: Request) -> TaskRecord:
+async def create_task(body: TaskCreate, request: Request, response: Response,
+                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> TaskRecord:
+    """201 with a new task; 200 with the earlier task when `Idempotency-Key` was used for the same body."""
     deployments = request.app.state.settings.deployments()
     for role, tier in (("vision", body.vision_quantization), ("text", body.text_quantization)):
         if tier not in deployments.get(role, {}):
             available = ", ".join(deployments.get(role, {})) or "none"
             raise HTTPException(422, f"{role}_quantization {tier!r} is not deployed on this server; "
                                      f"deployed {role} tiers: {available}")
-    return await run_in_threadpool(tasks.create_task, request.app.state.sessions, body)
+    try:
+        record, created = await run_in_threadpool(tasks.create_task, request.app.state.sessions, body,
+                                                  idempotency_key)
+    except tasks.IdempotencyConflict:
+        raise HTTPException(422, "this Idempotency-Key was already used with a different request body; "
+                                 "use a new key for a new request") from None
+    if not created:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return record
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRecord)
@@ -53,8 +65,13 @@ async def list_tasks(request: Request, limit: int = Query(100, ge=1, le=1000),
 
 @router.delete("/tasks/{task_id}", status_code=204)
 async def delete_task(task_id: str, request: Request) -> Response:
-    if not await run_in_threadpool(tasks.delete_task, request.app.state.sessions, _checked_id(task_id)):
+    """A running task stops within CANCEL_CHECK_S (its worker checks); its download is cancelled and its
+    media removed here, unless another task shares that video."""
+    task_id = _checked_id(task_id)
+    deleted, media_id = await run_in_threadpool(tasks.delete_task, request.app.state.sessions, task_id)
+    if not deleted:
         raise _not_found(task_id)
+    request.app.state.janitor.release_deleted_task(task_id, media_id)
     return Response(status_code=204)
 
 

@@ -18,6 +18,7 @@ from .clients.models import ModelClient
 from .config import OrchestratorSettings
 from .db import create_db_engine, create_session_factory
 from .migrate import upgrade_to_head
+from .retention import MediaJanitor
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -34,16 +35,21 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         async with httpx.AsyncClient(timeout=settings.model_call_timeout_s) as http:
             app.state.models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
             app.state.media = MediaClient(http, settings.media_service_url)
+            app.state.janitor = janitor = MediaJanitor(settings, app.state.sessions, app.state.media)
             worker = Worker(settings, app.state.sessions, http) if settings.run_workers else None
-            loop_task = asyncio.create_task(worker.run()) if worker else None
+            loops = [asyncio.create_task(worker.run())] if worker else []
+            if settings.run_workers and (settings.media_retention_s or settings.media_disk_budget_mb):
+                loops.append(asyncio.create_task(janitor.run()))
             try:
                 yield
             finally:
-                if worker and loop_task:
-                    await worker.stop()
-                    loop_task.cancel()
+                if worker:
+                    await worker.stop(settings.shutdown_grace_s)
+                await janitor.close()
+                for loop in loops:
+                    loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await loop_task
+                        await loop
         engine.dispose()
 
     app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan)

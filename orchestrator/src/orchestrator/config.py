@@ -52,6 +52,22 @@ class OrchestratorSettings(ServiceSettings):
     lease_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     retry_backoff_s: float = Field(default=5.0, ge=0)
+    # On SIGTERM a worker claims nothing more and gives its running tasks this long to finish; the rest
+    # are handed back without counting the attempt.
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # How often a worker checks that each of its tasks still exists and is still its own: a deleted task
+    # stops within about this long.
+    cancel_check_s: float = Field(default=1.0, gt=0)
+    # A worker's writes wait out a database outage this long (retrying) before giving the task up; the
+    # work already done is kept in memory meanwhile, so a short outage costs nothing.
+    database_outage_s: float = Field(default=300.0, ge=0)
+
+    # Stored media (videos, frames, transcripts) is removed once no running task needs it and it has not
+    # been used for MEDIA_RETENTION_S, and, oldest first, whenever the store exceeds MEDIA_DISK_BUDGET_MB.
+    # A deleted task's media goes at once unless another task shares it. 0 turns either rule off.
+    media_retention_s: float = Field(default=86400.0, ge=0)
+    media_disk_budget_mb: float = Field(default=20000.0, ge=0)
+    media_janitor_interval_s: float = Field(default=60.0, gt=0)
 
     download_timeout_s: float = 900.0
     frames_timeout_s: float = 300.0

@@ -34,6 +34,7 @@ class Task(Base):
     progress: Mapped[dict | None] = mapped_column(JSON)
     notes: Mapped[list | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
+    media_id: Mapped[str | None] = mapped_column(String(64), index=True)  # set once downloaded
 
     # The lease is the fence: every write by a worker names lease_owner and attempt.
     attempt: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,18 +4,25 @@ A claim bumps `attempt` and sets `lease_owner`; every later write by that worker
 so a worker that lost its lease (paused, partitioned, or its task deleted) cannot write again.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service_common.contracts import TERMINAL_STATUSES, TaskStatus
+from service_common.contracts import STAGES, TERMINAL_STATUSES, TaskStatus
 
 from .clock import utcnow
 from .models import Task, TaskEvent
 
 TERMINAL = [s.value for s in TERMINAL_STATUSES]
+ORDER = [TaskStatus.PENDING, *STAGES]
+
+
+def _at_or_before(stage: TaskStatus) -> list[str]:
+    """The statuses a task may enter `stage` from: statuses only ever move forward."""
+    return [s.value for s in ORDER[: ORDER.index(stage) + 1]]
 
 
 class LeaseLost(Exception):
@@ -42,13 +49,19 @@ def _claimable(now):
     )
 
 
-def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float) -> Claim | None:
+def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float,
+                    running: Collection[str] = ()) -> Claim | None:
     """Take the oldest claimable task, or None. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps
-    concurrent claimers off each other's rows; the re-checked WHERE makes it safe elsewhere too."""
+    concurrent claimers off each other's rows; the re-checked WHERE makes it safe elsewhere too.
+    `running`: tasks this worker still runs, whose leases lapsed while the database was away; their
+    heartbeat renews them, which keeps the work in hand rather than starting the stage over."""
     now = utcnow()
     with sessions.begin() as session:
+        query = select(Task.id).where(_claimable(now))
+        if running:
+            query = query.where(Task.id.not_in(list(running)))
         task_id = session.scalar(
-            select(Task.id).where(_claimable(now)).order_by(Task.created_at).limit(1)
+            query.order_by(Task.created_at).limit(1)
             .with_for_update(skip_locked=True)
         )
         if task_id is None:
@@ -74,11 +87,11 @@ def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float)
                      task.status, task.last_error)
 
 
-def _fenced_update(session: Session, claim: Claim, **values) -> None:
+def _fenced_update(session: Session, claim: Claim, *conditions, **values) -> None:
     result = session.execute(
         update(Task)
         .where(Task.id == claim.task_id, Task.lease_owner == claim.owner, Task.attempt == claim.attempt,
-               Task.status.not_in(TERMINAL))
+               Task.status.not_in(TERMINAL), *conditions)
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
@@ -91,9 +104,19 @@ def extend_lease(sessions: sessionmaker[Session], claim: Claim, lease_s: float) 
         _fenced_update(session, claim, lease_expires_at=utcnow() + timedelta(seconds=lease_s))
 
 
+def still_owned(sessions: sessionmaker[Session], claim: Claim) -> bool:
+    """Whether the claim still holds its task: a cheap read, so a deleted task is noticed quickly."""
+    with sessions() as session:
+        row = session.execute(select(Task.lease_owner, Task.attempt, Task.status)
+                              .where(Task.id == claim.task_id)).first()
+    return row is not None and (row.lease_owner, row.attempt) == (claim.owner, claim.attempt) \
+        and row.status not in TERMINAL
+
+
 def enter_stage(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus) -> None:
     with sessions.begin() as session:
-        _fenced_update(session, claim, status=stage.value, progress={"stage": stage.value})
+        _fenced_update(session, claim, Task.status.in_(_at_or_before(stage)), status=stage.value,
+                       progress={"stage": stage.value})
         session.add(TaskEvent(task_id=claim.task_id, at=utcnow(), kind="status", status=stage.value,
                               attempt=claim.attempt))
 
@@ -109,6 +132,8 @@ def save_checkpoint(sessions: sessionmaker[Session], claim: Claim, stage: TaskSt
             result_fields = {**result_fields, "notes": notes + [n for n in result_fields["notes"] if n not in notes]}
         else:
             result_fields.pop("notes", None)
+        if stage == TaskStatus.DOWNLOADING:
+            result_fields["media_id"] = output.get("media_id")
         _fenced_update(session, claim, checkpoints=checkpoints, **result_fields)
         return checkpoints
 

@@ -1,13 +1,16 @@
 """The task API's side of the database: create, read, list and delete tasks."""
 
+import json
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service_common.contracts import (
     DEFAULT_FRAME_STRATEGY,
     TERMINAL_STATUSES,
+    UPLOAD_SCHEME,
     FrameAnalysis,
     FramesRequest,
     TaskCreate,
@@ -54,23 +57,37 @@ def to_record(task: Task) -> TaskRecord:
     )
 
 
-def create_task(sessions: sessionmaker[Session], request: TaskCreate) -> TaskRecord:
-    now = utcnow()
-    task = Task(
-        id=str(uuid.uuid4()),
-        status=TaskStatus.PENDING.value,
-        youtube_url=request.youtube_url,
-        request=request.model_dump(),
-        checkpoints={},
-        attempt=0,
-        cancel_requested=False,
-        created_at=now,
-        updated_at=now,
-    )
-    with sessions.begin() as session:
-        session.add(task)
-        session.add(TaskEvent(task_id=task.id, at=now, kind="created", status=task.status, attempt=0))
-    return to_record(task)
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before for a different request."""
+
+
+def create_task(sessions: sessionmaker[Session], request: TaskCreate,
+                idempotency_key: str | None = None) -> tuple[TaskRecord, bool]:
+    """The new task, or with an idempotency key already used for the same request, that key's task.
+    Returns (record, created). The unique key column decides races between concurrent submits."""
+    body = json.loads(json.dumps(request.model_dump()))  # as the JSON column will give it back
+    for _ in range(3):  # the key's task may be deleted between our insert and our read
+        now = utcnow()
+        task = Task(id=str(uuid.uuid4()), status=TaskStatus.PENDING.value, youtube_url=request.youtube_url,
+                    request=body, checkpoints={}, attempt=0, cancel_requested=False, created_at=now, updated_at=now,
+                    idempotency_key=idempotency_key)
+        try:
+            with sessions.begin() as session:
+                session.add(task)
+                session.flush()
+                session.add(TaskEvent(task_id=task.id, at=now, kind="created", status=task.status, attempt=0))
+            return to_record(task), True
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+        with sessions() as session:
+            existing = session.scalar(select(Task).where(Task.idempotency_key == idempotency_key))
+            if existing is None:
+                continue
+            if existing.request != body:
+                raise IdempotencyConflict(idempotency_key)
+            return to_record(existing), False
+    raise IdempotencyConflict(idempotency_key)
 
 
 def get_task(sessions: sessionmaker[Session], task_id: str) -> TaskRecord | None:
@@ -88,14 +105,36 @@ def list_tasks(sessions: sessionmaker[Session], limit: int, offset: int) -> tupl
         return total, [to_record(t) for t in rows]
 
 
-def delete_task(sessions: sessionmaker[Session], task_id: str) -> bool:
-    """Remove the task; a worker still running it loses its fence at its next write and stops."""
+def task_media_id(task: Task) -> str | None:
+    """The stored media a task uses: its download's, or before that the upload it names."""
+    if task.media_id:
+        return task.media_id
+    url = task.youtube_url or ""
+    return url[len(UPLOAD_SCHEME):] if url.startswith(UPLOAD_SCHEME) else None
+
+
+def delete_task(sessions: sessionmaker[Session], task_id: str) -> tuple[bool, str | None]:
+    """Remove the task; a worker still running it notices within CANCEL_CHECK_S and stops.
+    Returns (deleted, the media id it used if no other task uses that media too)."""
     with sessions.begin() as session:
         task = session.get(Task, task_id, with_for_update=True)
         if task is None:
-            return False
+            return False, None
+        media_id = task_media_id(task)
         session.delete(task)
-        return True
+        session.flush()
+        if media_id and session.scalar(select(Task.id).where(
+                (Task.media_id == media_id) | (Task.youtube_url == UPLOAD_SCHEME + media_id)).limit(1)):
+            media_id = None  # another task shares the video: it stays until retention removes it
+        return True, media_id
+
+
+def media_in_use(sessions: sessionmaker[Session]) -> set[str]:
+    """Media ids that queued or running tasks still need."""
+    query = select(Task.media_id, Task.youtube_url).where(
+        Task.status.in_(ACTIVE), Task.media_id.is_not(None) | Task.youtube_url.startswith(UPLOAD_SCHEME))
+    with sessions() as session:
+        return {media_id or url[len(UPLOAD_SCHEME):] for media_id, url in session.execute(query)}
 
 
 def frame_set(sessions: sessionmaker[Session], task_id: str) -> dict | None:

@@ -7,9 +7,12 @@ import os
 import random
 import socket
 import uuid
+from functools import partial
 
 import httpx
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from service_common.contracts import STAGES
 from service_common.errors import PermanentError, TransientError
@@ -31,6 +34,7 @@ from .queue import (
     release_unstarted,
     report_progress,
     save_checkpoint,
+    still_owned,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,13 @@ log = logging.getLogger(__name__)
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Connection-level failures (server down or restarting, network, a busy SQLite file), which pass;
+    not errors in the statement, which would only repeat."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class Worker:
@@ -50,7 +61,22 @@ class Worker:
         self.pipeline = Pipeline(settings, MediaClient(http, settings.media_service_url),
                                  ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s), speech)
         self._stopping = asyncio.Event()
-        self._running: set[asyncio.Task] = set()
+        self._running: dict[asyncio.Task, str] = {}  # job -> task id
+
+    async def _db(self, write, *args):
+        """Run a queue write in a thread, waiting out a database outage of up to DATABASE_OUTAGE_S.
+        Repeating a write is safe: each is fenced on the claim, and one that did land re-applies the same
+        values (or finds the task finished and raises LeaseLost)."""
+        retrying = AsyncRetrying(retry=retry_if_exception(database_unreachable), reraise=True,
+                                 stop=stop_after_delay(self.settings.database_outage_s),
+                                 wait=wait_exponential_jitter(initial=0.2, max=5.0),
+                                 before_sleep=lambda state: log.warning(
+                                     "database unavailable, retrying: %s",
+                                     str(state.outcome.exception()).splitlines()[0]))
+        async for attempt in retrying:
+            with attempt:
+                return await asyncio.to_thread(write, self.sessions, *args)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def run(self) -> None:
         """Claim and run tasks until stop() is called; at most worker_concurrency at once."""
@@ -60,7 +86,7 @@ class Worker:
             if len(self._running) < self.settings.worker_concurrency:
                 try:
                     claim = await asyncio.to_thread(claim_next_task, self.sessions, self.worker_id,
-                                                    self.settings.lease_s)
+                                                    self.settings.lease_s, set(self._running.values()))
                 except Exception as exc:  # the database may be down for a while; keep trying
                     log.warning("claiming failed: %s", exc)
             if claim is None:
@@ -68,8 +94,8 @@ class Worker:
                     await asyncio.wait_for(self._stopping.wait(), self.settings.poll_interval_s)
                 continue
             job = asyncio.create_task(self.process(claim))
-            self._running.add(job)
-            job.add_done_callback(self._running.discard)
+            self._running[job] = claim.task_id
+            job.add_done_callback(lambda done: self._running.pop(done, None))
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Claim nothing more; give running tasks `grace_s`, then hand them back."""
@@ -92,7 +118,7 @@ class Worker:
                 return
             # Shutting down: hand the task back without counting this attempt against it.
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(release_unstarted, self.sessions, claim)
+                await asyncio.wait_for(self._db(release_unstarted, claim), 5)
             raise
         except LeaseLost:
             log.info("task %s: deleted or taken over, stopped working on it", claim.task_id)
@@ -103,34 +129,47 @@ class Worker:
             beat.cancel()
 
     async def _heartbeat(self, claim: Claim, body: asyncio.Task, lease_lost: asyncio.Event) -> None:
-        interval = max(self.settings.lease_s / 3, 0.2)
+        """Extend the lease every third of it, and check often in between that the task is still ours,
+        so that a deleted task stops within CANCEL_CHECK_S rather than at its next write."""
+        beat_every = max(self.settings.lease_s / 3, 0.2)
+        check_every = min(self.settings.cancel_check_s, beat_every)
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + beat_every
         while not body.done():
-            await asyncio.sleep(interval)
+            await asyncio.sleep(check_every)
             try:
-                await asyncio.to_thread(extend_lease, self.sessions, claim, self.settings.lease_s)
+                if loop.time() >= next_beat:
+                    next_beat = loop.time() + beat_every
+                    await asyncio.to_thread(extend_lease, self.sessions, claim, self.settings.lease_s)
+                elif not await asyncio.to_thread(still_owned, self.sessions, claim):
+                    raise LeaseLost(claim.task_id)
             except LeaseLost:
                 lease_lost.set()
                 body.cancel()  # stop its calls now rather than at its next write
                 return
             except Exception as exc:
-                log.warning("task %s: heartbeat failed: %s", claim.task_id, exc)
+                log.warning("task %s: heartbeat failed: %s", claim.task_id, str(exc).splitlines()[0])
 
     async def _run_stages(self, claim: Claim) -> None:
         if claim.attempt > self.settings.max_attempts:
             reason = claim.last_error or "the worker running it stopped"
-            await asyncio.to_thread(fail_task, self.sessions, claim,
-                                    f"{reason} (gave up after {self.settings.max_attempts} attempts)")
+            await self._db(fail_task, claim, f"{reason} (gave up after {self.settings.max_attempts} attempts)")
             return
         checkpoints = dict(claim.checkpoints)
         timeouts = self.settings.stage_timeouts()
 
         async def report(progress: dict) -> None:
-            await asyncio.to_thread(report_progress, self.sessions, claim, progress)
+            try:
+                await asyncio.to_thread(report_progress, self.sessions, claim, progress)
+            except LeaseLost:
+                raise
+            except Exception as exc:  # progress is a nicety: a database hiccup must not stop the stage
+                log.warning("task %s: progress not saved: %s", claim.task_id, str(exc).splitlines()[0])
 
         for stage in STAGES:
             if stage.value in checkpoints:
                 continue
-            await asyncio.to_thread(enter_stage, self.sessions, claim, stage)
+            await self._db(enter_stage, claim, stage)
             try:
                 context = StageContext(claim.task_id, claim.request, checkpoints, report)
                 output = await asyncio.wait_for(self.pipeline.run_stage(stage, context), timeouts[stage.value])
@@ -144,14 +183,14 @@ class Worker:
             except TransientError as exc:
                 await self._retry_or_fail(claim, exc.message)
                 return
-            checkpoints = await asyncio.to_thread(save_checkpoint, self.sessions, claim, stage,
-                                                  output.checkpoint, **output.result_fields)
-        await asyncio.to_thread(complete_task, self.sessions, claim)
+            checkpoints = await self._db(partial(save_checkpoint, **output.result_fields), claim, stage,
+                                         output.checkpoint)
+        await self._db(complete_task, claim)
         log.info("task %s completed", claim.task_id)
 
     async def _fail(self, claim: Claim, error: str) -> None:
         log.info("task %s failed: %s", claim.task_id, error)
-        await asyncio.to_thread(fail_task, self.sessions, claim, _one_line(error))
+        await self._db(fail_task, claim, _one_line(error))
 
     async def _retry_or_fail(self, claim: Claim, error: str) -> None:
         if claim.attempt >= self.settings.max_attempts:
@@ -159,7 +198,7 @@ class Worker:
             return
         delay = self.settings.retry_backoff_s * (2 ** (claim.attempt - 1)) * random.uniform(0.8, 1.2)
         log.info("task %s: transient failure, retrying in %.1f s: %s", claim.task_id, delay, error)
-        await asyncio.to_thread(release_for_retry, self.sessions, claim, _one_line(error), delay)
+        await self._db(release_for_retry, claim, _one_line(error), delay)
 
 
 def _one_line(text: str, limit: int = 500) -> str:

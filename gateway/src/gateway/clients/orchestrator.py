@@ -55,7 +55,9 @@ class OrchestratorClient:
         if response.status_code >= 500:
             # Whatever the body claims, a 5xx means the service cannot answer right now.
             error = error_from_response(response, WHAT)
-            raise TransientError(error.message, retry_after=getattr(error, "retry_after", None))
+            unavailable = TransientError(error.message, retry_after=getattr(error, "retry_after", None))
+            unavailable.status = response.status_code
+            raise unavailable
         if response.is_error:
             error = error_from_response(response, WHAT)
             raise PermanentError(f"{WHAT} answered HTTP {response.status_code}: {error.message}")
@@ -69,9 +71,11 @@ class OrchestratorClient:
             count = exc.error_count()
             raise PermanentError(f"{WHAT} sent a malformed {model.__name__} ({count} errors)") from exc
 
-    async def create_task(self, request: TaskCreate) -> TaskRecord:
-        response = await self._call("POST", "/internal/tasks", json=request.model_dump(mode="json"))
-        return self._parse(TaskRecord, response)
+    async def create_task(self, request: TaskCreate, idempotency_key: str | None = None) -> tuple[TaskRecord, bool]:
+        """(task, created): with a key used before for the same request, that task and False."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = await self._call("POST", "/internal/tasks", json=request.model_dump(mode="json"), headers=headers)
+        return self._parse(TaskRecord, response), response.status_code == 201
 
     async def get_task(self, task_id: UUID) -> TaskRecord | None:
         response = await self._call("GET", f"/internal/tasks/{task_id}", not_found_ok=True)

@@ -42,8 +42,10 @@ def summarize_health(health: OrchestratorHealth) -> HealthResponse:
     if not health.endpoints:
         # With no model endpoint no task can finish, even though the API itself answers.
         problems.append("no model endpoint is configured")
+    # Without its database the API can neither take nor report tasks: that is down, not degraded.
+    status = "unhealthy" if not health.database_ok else "degraded" if problems else "healthy"
     return HealthResponse(
-        status="degraded" if problems else "healthy",
+        status=status,
         gpu_available=bool(gpu_endpoints),
         gpu_name=gpu_endpoints[0].gpu_name if gpu_endpoints else None,
         active_tasks=health.active_tasks,
@@ -61,12 +63,15 @@ def summarize_health(health: OrchestratorHealth) -> HealthResponse:
     "/health",
     response_model=HealthResponse,
     summary="Server and GPU status",
-    responses={503: {"model": HealthResponse, "description": "The task service is unreachable"}},
+    responses={503: {"model": HealthResponse, "description": "The task service or its database is unreachable"}},
 )
 async def health(orchestrator: Orchestrator):
     """200 while the API can take requests (healthy or degraded); 503 when it cannot."""
     try:
-        return summarize_health(await orchestrator.health())
+        summary = summarize_health(await orchestrator.health())
+        if summary.status == "unhealthy":
+            return JSONResponse(status_code=503, content=summary.model_dump(mode="json"))
+        return summary
     except ServiceError as exc:
         body = HealthResponse(
             status="unhealthy",

@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 
 from service_common.contracts import TaskCreate
 from service_common.proxies import proxy_refusal
@@ -50,7 +50,16 @@ def _parse_task_id(task_id: str) -> UUID:
         **UNAVAILABLE,
     },
 )
-async def analyze(body: AnalyzeRequest, orchestrator: Orchestrator, settings: Settings) -> AnalyzeResponse:
+async def analyze(
+    body: AnalyzeRequest,
+    orchestrator: Orchestrator,
+    settings: Settings,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+        description="Makes retrying safe: the same key with the same body gives the same task (answered "
+                    "with `Idempotent-Replayed: true`); the same key with another body is a 422.")] = None,
+) -> AnalyzeResponse:
     """Queue the analysis and return at once; poll `GET /tasks/{task_id}` for progress and results."""
     if body.max_frames > settings.max_frames_limit:
         raise field_error(
@@ -63,7 +72,9 @@ async def analyze(body: AnalyzeRequest, orchestrator: Orchestrator, settings: Se
         refusal = proxy_refusal(body.proxy, settings.allowed_proxies)
         if refusal is not None:
             raise field_error("proxy", refusal, body.proxy, kind="proxy_not_allowed")
-    record = await orchestrator.create_task(TaskCreate(**body.model_dump()))
+    record, created = await orchestrator.create_task(TaskCreate(**body.model_dump()), idempotency_key)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
     return AnalyzeResponse(task_id=record.task_id, status=record.status, message=STARTED_MESSAGE)
 
 

@@ -1,4 +1,6 @@
-"""Calls to the media service: download, progress, frames, transcript, frame images, audio."""
+"""Calls to the media service: download, progress, frames, transcript, frame images, audio, clean-up."""
+
+from datetime import UTC, datetime
 
 import httpx
 
@@ -63,3 +65,28 @@ class MediaClient:
             self._client, "GET", f"{self._base}/media/{media_id}/audio", "reading the audio failed",
             params={"start": f"{start_s:.3f}", "duration": f"{duration_s:.3f}"}, timeout=300))
         return response.content
+
+    async def stored_media(self) -> dict:
+        """{"total_bytes", "work_bytes", "media": [{"media_id", "bytes", "last_used_at", "busy"}]}."""
+        response = await request_json(self._client, "GET", f"{self._base}/media", "listing media failed",
+                                      timeout=60)
+        return response.json()
+
+    async def delete_media(self, media_id: str, unused_since: datetime | None = None) -> bool:
+        """True when deleted or already gone; False when the media service kept it (in use, or used
+        after `unused_since`)."""
+        if unused_since is not None and unused_since.tzinfo is None:
+            unused_since = unused_since.replace(tzinfo=UTC)  # naive times here are UTC
+        params = {"unused_since": unused_since.isoformat()} if unused_since else {}
+        response = await self._client.request("DELETE", f"{self._base}/media/{media_id}", params=params,
+                                              timeout=30)
+        if response.status_code == 409:
+            return False
+        if response.status_code not in (204, 404):
+            response.raise_for_status()
+        return True
+
+    async def cancel_download(self, job_id: str) -> None:
+        """Stop the download started for `job_id`, if one is running, and drop its partial files."""
+        await request_json(self._client, "DELETE", f"{self._base}/downloads/{job_id}", "cancelling a download failed",
+                           timeout=30)
