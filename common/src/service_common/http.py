@@ -1,6 +1,9 @@
 """Outbound HTTP between services: one way to turn answers into errors, one retry policy."""
 
+import math
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import httpx
@@ -14,11 +17,23 @@ RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
+    """Seconds the server asks us to wait (RFC 9110: delay-seconds or an HTTP-date); None when absent,
+    unreadable, negative or already past, so that the ordinary backoff applies."""
+    value = (response.headers.get("retry-after") or "").strip()
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000": the date is in UTC but says nothing more
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    # inf and nan are garbage too, and would break whoever passes the hint on as a header.
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def error_from_response(response: httpx.Response, what: str) -> ServiceError:
@@ -58,12 +73,20 @@ def error_from_exception(exc: httpx.HTTPError, what: str) -> TransientError:
     return TransientError(f"{what}: could not reach{target} ({reason})")
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 3, max_wait: float = 10.0) -> T:
-    """Run `call`, retrying TransientError with capped, jittered exponential backoff."""
+DEFAULT_ATTEMPTS = 3
+DEFAULT_MAX_WAIT_S = 10.0
+BACKOFF_FIRST_S = 0.5  # doubles per retry, plus up to BACKOFF_JITTER_S of jitter
+BACKOFF_JITTER_S = 1.0
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = DEFAULT_ATTEMPTS,
+                       max_wait: float = DEFAULT_MAX_WAIT_S) -> T:
+    """Run `call`, retrying TransientError with capped, jittered exponential backoff; a PermanentError (or
+    anything else) is raised at once, and when the attempts run out the last TransientError is raised."""
     retrying = AsyncRetrying(
         retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
         stop=stop_after_attempt(attempts),
-        wait=_wait_honouring_retry_after(max_wait),
+        wait=retry_wait(max_wait),
         reraise=True,
     )
     async for attempt in retrying:
@@ -72,17 +95,29 @@ async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 3, max_
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _wait_honouring_retry_after(max_wait: float):
-    backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait)
+def retry_wait(max_wait: float = DEFAULT_MAX_WAIT_S) -> Callable[..., float]:
+    """Tenacity wait: the jittered exponential backoff, or longer when the failed answer's Retry-After asks
+    for it, never more than `max_wait` whatever the server says (a caller's own deadline still rules)."""
+    backoff = wait_exponential_jitter(multiplier=BACKOFF_FIRST_S, jitter=BACKOFF_JITTER_S, max=max_wait)
 
     def wait(retry_state) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         hinted = getattr(exc, "retry_after", None)
+        delay = backoff(retry_state)
         if hinted is not None:
-            return min(float(hinted), max_wait)
-        return backoff(retry_state)
+            # Retry-After is the least the server asks for; a backoff already grown past it stays.
+            delay = max(delay, float(hinted))
+        return min(delay, max_wait)
 
     return wait
+
+
+def longest_retry_wait(attempts: int = DEFAULT_ATTEMPTS, max_wait: float = DEFAULT_MAX_WAIT_S,
+                       retry_after: float = 0.0) -> float:
+    """The most with_retries sleeps in all between its `attempts` when no answer asks for more than
+    `retry_after` seconds (math.inf: any Retry-After): what a deadline for the whole call must allow."""
+    return sum(min(max(BACKOFF_FIRST_S * 2**n + BACKOFF_JITTER_S, retry_after), max_wait)
+               for n in range(attempts - 1))
 
 
 async def request_json(

@@ -19,6 +19,7 @@ from service_common.errors import PermanentError, ServiceError
 from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .clients.speech import SpeechClient
+from .concurrency import all_or_nothing
 from .config import OrchestratorSettings
 from .prompts import vision_messages
 from .summarize import Summarizer
@@ -156,7 +157,7 @@ class Pipeline:
                               "detail": f"{done} of {len(frames)} frames"})
             return analysis
 
-        analyses = list(await asyncio.gather(*(describe(f) for f in frames)))
+        analyses = await all_or_nothing(describe(f) for f in frames)
         per_frame = [{"index": f["index"], "timestamp": f["timestamp"], "analysis": a}
                      for f, a in zip(frames, analyses, strict=True)]
         return StageOutput({"analyses": analyses}, {"frame_analyses": analyses, "frames": per_frame})

@@ -2,12 +2,12 @@
 fits the text model's context, else map-reduce: each transcript part is summarised on its own, then
 the part summaries (with their time ranges) and the frames are summarised together."""
 
-import asyncio
 from dataclasses import dataclass
 
 from service_common.errors import PermanentError, ServiceError
 
 from .clients.models import ModelClient
+from .concurrency import all_or_nothing
 from .config import ModelEndpoint
 from .prompts import SUMMARY_SCHEMA, clock, parse_summary, part_messages, summary_material, text_messages
 
@@ -85,9 +85,9 @@ class Summarizer:
         parts = transcript_parts(transcript, segments, await self.context_chars(endpoint))
         if len(parts) > 1:
             title = (video_info or {}).get("title")
-            answers = await asyncio.gather(*(
+            answers = await all_or_nothing(
                 self._ask(endpoint, part_messages(title, part, language), f"text model failed on part {i + 1}")
-                for i, part in enumerate(parts)))
+                for i, part in enumerate(parts))
             digest = "\n".join(_time_range(part) + summary
                                for part, (summary, _points) in zip(parts, answers, strict=True))
             transcript = "(summarised in parts)\n" + digest

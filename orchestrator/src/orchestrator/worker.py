@@ -69,7 +69,7 @@ class Worker:
         values (or finds the task finished and raises LeaseLost)."""
         retrying = AsyncRetrying(retry=retry_if_exception(database_unreachable), reraise=True,
                                  stop=stop_after_delay(self.settings.database_outage_s),
-                                 wait=wait_exponential_jitter(initial=0.2, max=5.0),
+                                 wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
                                  before_sleep=lambda state: log.warning(
                                      "database unavailable, retrying: %s",
                                      str(state.outcome.exception()).splitlines()[0]))

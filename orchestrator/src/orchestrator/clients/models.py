@@ -30,18 +30,22 @@ class ModelClient:
         body = {"model": endpoint.model, "messages": messages, **options}
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
         url = endpoint.base_url.rstrip("/") + "/chat/completions"
-        async def one_call():
-            # httpx's timeout bounds each read; this bounds the whole call, so a server that trickles
-            # bytes (or never finishes) cannot hold the task past the deadline either.
-            try:
-                return await asyncio.wait_for(request_json(
-                    self._client, "POST", url, what, json=body, headers=headers, timeout=self._timeout),
-                    self._timeout)
-            except TimeoutError:
-                raise TransientError(f"{what}: no answer within {self._timeout:g} s") from None
 
-        async with self._gate(endpoint):
-            response = await with_retries(one_call)
+        async def one_call():
+            # The slot is held for one attempt only: a call sleeping out its backoff (or a long
+            # Retry-After) must not keep other tasks off a server that may be answering them fine.
+            async with self._gate(endpoint):
+                # httpx's timeout bounds each read; this bounds the whole attempt, so a server that
+                # trickles bytes (or never finishes) cannot hold the task past the deadline either.
+                # Cancelling the request closes its connection, so the server sees the client go.
+                try:
+                    return await asyncio.wait_for(request_json(
+                        self._client, "POST", url, what, json=body, headers=headers, timeout=self._timeout),
+                        self._timeout)
+                except TimeoutError:
+                    raise TransientError(f"{what}: no answer within {self._timeout:g} s") from None
+
+        response = await with_retries(one_call)
         try:
             content = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
