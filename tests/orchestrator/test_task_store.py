@@ -89,6 +89,12 @@ def test_the_budget_removes_the_least_recently_used_first():
     assert choose_media_to_delete(stored, set(), NOW, retention_s=0, budget_bytes=1600) == []
 
 
+def test_media_used_moments_ago_is_never_chosen():
+    stored = [media("just-downloaded", 2, 400), media("older", 100, 400)]
+    chosen = choose_media_to_delete(stored, set(), NOW, retention_s=1, budget_bytes=1, recent_s=30)
+    assert [m.media_id for m in chosen] == ["older"]
+
+
 def test_listing_times_are_read_as_utc():
     listing = {"media": [{"media_id": "x", "bytes": 5, "last_used_at": "2026-01-01T13:00:00+01:00", "busy": False},
                          {"media_id": "y", "bytes": 5, "last_used_at": "2026-01-01T12:00:00Z", "busy": True}]}

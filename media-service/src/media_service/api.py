@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
@@ -89,8 +90,9 @@ async def create_download(body: DownloadRequest, request: Request) -> DownloadRe
 async def create_frames(media_id: str, body: FramesRequest, request: Request) -> FramesResult:
     store = _store(request)
     try:
-        result = await asyncio.to_thread(
-            frames_for, store, media_id, body, request.app.state.settings.frame_max_side)
+        with store.using(media_id):
+            result = await asyncio.to_thread(
+                frames_for, store, media_id, body, request.app.state.settings.frame_max_side)
     except UnreadableVideo as error:
         raise failure(f"frames failed: the video of {media_id} {error}", 422, False) from None
     if result is None:
@@ -108,12 +110,24 @@ async def get_frame(
     strategy: FrameStrategy | None = None,
     max_frames: int | None = Query(default=None, ge=1),
     max_side: int | None = Query(default=None, ge=64),
-) -> FileResponse:
+) -> Response:
     """A frame of the set the query names; what it leaves out is taken from the latest set asked for."""
-    path = frame_file(_store(request), media_id, index, strategy, max_frames, max_side)
-    if path is None:
+    store = _store(request)
+    # Read while counted as a use (a frame is small): a file streamed after the handler returned
+    # could be deleted half-way.
+    with store.using(media_id):
+        path = frame_file(store, media_id, index, strategy, max_frames, max_side)
+        image = await asyncio.to_thread(_read, path) if path else None
+    if image is None:
         raise failure(f"frame {index} of media {media_id} not found", 404, False)
-    return FileResponse(path, media_type="image/jpeg")
+    return Response(image, media_type="image/jpeg")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 @router.post("/media/{media_id}/transcript", response_model=TranscriptResult, responses=ERRORS)
@@ -121,6 +135,13 @@ async def create_transcript(media_id: str, body: TranscriptRequest, request: Req
     checked_url(body.url, "transcript")
     proxy = checked_proxy(body.proxy, request.app.state.settings, "transcript")
     store = _store(request)
+    with store.using(media_id):
+        return await _transcript(media_id, body, proxy, request, store)
+
+
+async def _transcript(
+    media_id: str, body: TranscriptRequest, proxy: str | None, request: Request, store: MediaStore
+) -> TranscriptResult:
     # Cached beside the media when it exists; without the media, the file's own subtitle tracks are skipped.
     media_dir = store.media_dir(media_id)
     key = hashlib.sha256(body.model_dump_json(exclude={"proxy"}).encode()).hexdigest()[:16]
@@ -140,20 +161,15 @@ async def create_transcript(media_id: str, body: TranscriptRequest, request: Req
     return outcome.result
 
 
-@router.delete("/media/{media_id}", status_code=204, responses=ERRORS)
-async def delete_media(media_id: str, request: Request) -> Response:
-    if not await asyncio.to_thread(_store(request).delete, media_id):
-        raise not_found(media_id)
-    return Response(status_code=204)
-
-
 @router.get("/media/{media_id}/audio/info", responses=ERRORS)
 async def get_audio_info(media_id: str, request: Request) -> dict:
     """Whether the video has sound to transcribe, and how long it is (seconds, when known)."""
-    path = await asyncio.to_thread(_store(request).video_path, media_id)
-    if path is None:
-        raise not_found(media_id)
-    info = await asyncio.to_thread(audio_info, path)
+    store = _store(request)
+    with store.using(media_id):
+        path = await asyncio.to_thread(store.video_path, media_id)
+        if path is None:
+            raise not_found(media_id)
+        info = await asyncio.to_thread(audio_info, path)
     return {"has_audio": info.has_audio, "duration": info.duration}
 
 
@@ -168,15 +184,17 @@ async def get_audio(
 ) -> FileResponse:
     """A window of the video's sound as WAV, 16 kHz mono 16-bit PCM: what speech-to-text models take."""
     store = _store(request)
-    path = await asyncio.to_thread(store.video_path, media_id)
-    if path is None:
-        raise not_found(media_id)
-    if duration is not None and duration > MAX_WINDOW_S:
-        raise failure(f"audio failed: duration is at most {MAX_WINDOW_S:g} s per request", 422, False)
     work_dir = store.new_work_dir()
     out = work_dir / "audio.wav"
     try:
-        await asyncio.to_thread(write_wav, path, out, start, duration)
+        # The window is cut into the work dir, so the media is free again once it is written.
+        with store.using(media_id):
+            path = await asyncio.to_thread(store.video_path, media_id)
+            if path is None:
+                raise not_found(media_id)
+            if duration is not None and duration > MAX_WINDOW_S:
+                raise failure(f"audio failed: duration is at most {MAX_WINDOW_S:g} s per request", 422, False)
+            await asyncio.to_thread(write_wav, path, out, start, duration)
     except (NoAudio, StartPastEnd, WindowTooLong) as exc:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise failure(f"audio failed: {exc}", 422, False) from None

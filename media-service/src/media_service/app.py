@@ -14,6 +14,7 @@ from service_common.logging import configure_logging
 from .api import router
 from .config import MediaSettings
 from .download import Downloader
+from .housekeeping import router as housekeeping_router
 from .store import MediaStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
     app.state.store = MediaStore(settings.media_dir)
     app.state.downloader = Downloader(settings, app.state.store)
     app.include_router(router)
+    app.include_router(housekeeping_router)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:

@@ -30,6 +30,7 @@ from .worker_client import failure
 
 MAX_URL_LENGTH = 4096
 HTML5_NUMBER = re.compile(r" \(\d+\)$")
+CANCEL_WAIT_S = 10.0  # a cancelled download stops at once (its child is killed); this only bounds the wait
 
 
 def checked_url(url: str, what: str) -> str:
@@ -127,9 +128,11 @@ class Downloader:
         self.store = store
         self.progress = progress or ProgressBoard()
         self._locks = KeyedLocks()
+        self._running: dict[str, set[asyncio.Task]] = {}  # by job id
 
     def cached(self, media_id: str) -> DownloadResult | None:
-        record = self.store.load_record(media_id)
+        with self.store.using(media_id):  # answering from the store is a use
+            record = self.store.load_record(media_id)
         return DownloadResult(**record["result"]) if record else None
 
     def _by_alias(self, url: str) -> DownloadResult | None:
@@ -138,13 +141,39 @@ class Downloader:
 
     async def download(self, request: DownloadRequest) -> DownloadResult:
         job_id = request.job_id
+        # Its own task, so that cancel(job_id) stops this request's work and no other's.
+        work = asyncio.ensure_future(self._download(request))
+        if job_id:
+            self._running.setdefault(job_id, set()).add(work)
         try:
-            result = await self._download(request)
+            result = await work
+        except asyncio.CancelledError:
+            self.progress.update(job_id, "failed")
+            if asyncio.current_task().cancelling():
+                raise  # the request itself is being cancelled (caller gone, shutdown)
+            raise failure("download cancelled", 409, False) from None
         except BaseException:
             self.progress.update(job_id, "failed")
             raise
+        finally:
+            if job_id:
+                jobs = self._running.get(job_id, set())
+                jobs.discard(work)
+                if not jobs:
+                    self._running.pop(job_id, None)
         self.progress.update(job_id, "done", result.filesize, result.filesize)
         return result
+
+    async def cancel(self, job_id: str, wait_s: float = CANCEL_WAIT_S) -> bool:
+        """Stop the downloads running for `job_id` (killing their fetch processes and removing their
+        partial files) and wait for them to stop; False when none ran. A request that waits for one
+        of them to fetch the same video is not stopped: it goes on and fetches the video itself."""
+        jobs = set(self._running.get(job_id, ()))
+        for job in jobs:
+            job.cancel()
+        if jobs:
+            await asyncio.wait(jobs, timeout=wait_s)
+        return bool(jobs)
 
     async def _download(self, request: DownloadRequest) -> DownloadResult:
         if request.url.strip().startswith(UPLOAD_SCHEME):
@@ -191,12 +220,14 @@ class Downloader:
             async with DownloadChild(job, job_dir, self.settings.download_timeout_s) as child:
                 key = await child.extract(on_event)
                 media_id = media_id_for_key(key)
-                # Two URLs of one video (or one URL asked twice at once) are downloaded once.
-                async with self._locks.hold(media_id):
-                    if (done := self.cached(media_id)) is None:
-                        info = await child.download(on_event)
-                        self.progress.update(job_id, "processing")
-                        done = await self._keep(media_id, key, url, info, media_dir)
+                # Busy from here on: the media may be stored already, or will be when this ends.
+                with self.store.using(media_id):
+                    # Two URLs of one video (or one URL asked twice at once) are downloaded once.
+                    async with self._locks.hold(media_id):
+                        if (done := self.cached(media_id)) is None:
+                            info = await child.download(on_event)
+                            self.progress.update(job_id, "processing")
+                            done = await self._keep(media_id, key, url, info, media_dir)
             self.store.set_alias(url, media_id)
             return done
         finally:

@@ -37,8 +37,13 @@ class DownloadChild:
     async def __aenter__(self) -> "DownloadChild":
         self.process = await start_worker(self.work_dir, stdout=asyncio.subprocess.PIPE, limit=MAX_EVENT_LINE)
         self._stderr_task = asyncio.create_task(self._drain_stderr())
-        self.process.stdin.write(json.dumps(self.job).encode() + b"\n")
-        await self.process.stdin.drain()
+        try:
+            self.process.stdin.write(json.dumps(self.job).encode() + b"\n")
+            await self.process.stdin.drain()
+        except BaseException:
+            # Cancelled before the block began: __aexit__ will not run, so the child is stopped here.
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(self, *exc_info) -> None:

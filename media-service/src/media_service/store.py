@@ -5,21 +5,37 @@ MEDIA_DIR/<media_id>/video.<ext>
 MEDIA_DIR/<media_id>/frames.json      which frame set GET .../frames/{i}.jpg serves by default
 MEDIA_DIR/<media_id>/frames-<strategy>-<max_frames>-<max_side>/   0.jpg, 1.jpg, ..., frames.json
 MEDIA_DIR/<media_id>/transcript-<key>.json
+MEDIA_DIR/<media_id>/.last_used      its mtime is when the media was last used (record.json's if absent)
 MEDIA_DIR/.work/                       temp dirs, renamed into place when complete
 MEDIA_DIR/.aliases/<sha of a URL>      the media_id that URL gave, so asking again skips extraction
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
 RECORD = "record.json"
 ALIASES = ".aliases"
+LAST_USED = ".last_used"
+
+
+class Kept(Exception):
+    """A deletion refused because the media is in use (`busy`: asking later may succeed) or was used
+    after the time given."""
+
+    def __init__(self, detail: str, busy: bool):
+        super().__init__(detail)
+        self.busy = busy
 
 
 def media_id_for(url: str) -> str:
@@ -36,6 +52,11 @@ def write_json_atomically(path: Path, value: object) -> None:
 class MediaStore:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()  # the download worker runs in another directory
+        # Requests working on each media now. One lock covers these counts, the last-use marks and the
+        # deletion's check-and-rename, so a use either starts before a deletion (which then refuses)
+        # or finds the media gone.
+        self._users: dict[str, int] = {}
+        self._guard = threading.Lock()
         self.work = self.root / ".work"
         self.work.mkdir(parents=True, exist_ok=True)
         # Work dirs of a process that was killed are never renamed into place; clear them at start.
@@ -87,6 +108,7 @@ class MediaStore:
 
     def commit(self, media_id: str, work_dir: Path, record: dict) -> None:
         """Write the record last, then rename the whole directory into place in one step."""
+        mark_now(work_dir / LAST_USED)
         write_json_atomically(work_dir / RECORD, record)
         target = self.root / media_id
         if target.exists():
@@ -97,15 +119,97 @@ class MediaStore:
             shutil.rmtree(target, ignore_errors=True)
         os.rename(work_dir, target)
 
-    def delete(self, media_id: str) -> bool:
+    @contextlib.contextmanager
+    def using(self, media_id: str) -> Iterator[None]:
+        """Count a request as working on `media_id` while the block runs (it is busy, so it is not
+        deleted under it), and mark the media used when the block starts and ends."""
+        if not MEDIA_ID.match(media_id):
+            yield
+            return
+        with self._guard:
+            self._users[media_id] = self._users.get(media_id, 0) + 1
+            self._touch(media_id)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._touch(media_id)
+                users = self._users.pop(media_id) - 1
+                if users:
+                    self._users[media_id] = users
+
+    def busy(self, media_id: str) -> bool:
+        with self._guard:
+            return media_id in self._users
+
+    def _touch(self, media_id: str) -> None:
+        marker = self.root / media_id / LAST_USED
+        try:
+            mark_now(marker, create=False)
+        except FileNotFoundError:
+            # Stored before last use was kept, or not (yet, or any longer) stored: only the former gets one.
+            if (marker.parent / RECORD).is_file():
+                with contextlib.suppress(OSError):
+                    mark_now(marker)
+
+    def last_used_us(self, media_id: str) -> int | None:
+        """When the media was last used, in whole microseconds since the epoch (what listings show,
+        so a time read from a listing compares equal to it); None when it is not stored."""
+        for name in (LAST_USED, RECORD):
+            try:
+                return (self.root / media_id / name).stat().st_mtime_ns // 1000
+            except OSError:
+                continue
+        return None
+
+    def delete(self, media_id: str, unused_since_us: int | None = None) -> bool:
+        """False when there is no such media. Raises Kept, deleting nothing, when a request is working
+        on it or, given `unused_since_us`, when it was used after that time."""
         if not MEDIA_ID.match(media_id) or not (self.root / media_id).exists():
             return False
         # Rename first so that a half-deleted directory never looks like a complete download.
         holder = self.new_work_dir()
         try:
-            os.rename(self.root / media_id, holder / media_id)
+            with self._guard:
+                if media_id in self._users:
+                    raise Kept(f"media {media_id} is in use; not deleted", busy=True)
+                last_used = self.last_used_us(media_id)
+                if unused_since_us is not None and last_used is not None and last_used > unused_since_us:
+                    raise Kept(
+                        f"media {media_id} was used at {iso_utc(last_used)}, after unused_since "
+                        f"{iso_utc(unused_since_us)}; not deleted",
+                        busy=False,
+                    )
+                os.rename(self.root / media_id, holder / media_id)
         except FileNotFoundError:
             return False
         finally:
             shutil.rmtree(holder, ignore_errors=True)
         return True
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def mark_now(path: Path, create: bool = True) -> None:
+    """Set the file's mtime to now. Given explicitly: the kernel's own "now" for file times is only
+    as fine as its clock tick, so two uses a few milliseconds apart could read the same."""
+    if create:
+        path.touch()
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
+
+
+def from_epoch_us(microseconds: int) -> datetime:
+    return EPOCH + timedelta(microseconds=microseconds)
+
+
+def iso_utc(microseconds: int) -> str:
+    return from_epoch_us(microseconds).isoformat().replace("+00:00", "Z")
+
+
+def epoch_us(moment: datetime) -> int:
+    """Whole microseconds since the epoch; a time without a zone is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1)

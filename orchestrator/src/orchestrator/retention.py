@@ -45,10 +45,12 @@ def parse_listing(listing: dict) -> list[StoredMedia]:
 
 
 def choose_media_to_delete(stored: list[StoredMedia], in_use: set[str], now: datetime, retention_s: float,
-                           budget_bytes: int) -> list[StoredMedia]:
+                           budget_bytes: int, recent_s: float = 0.0) -> list[StoredMedia]:
     """Expired media first, then the least recently used until the store fits its budget; never media
-    that a queued or running task needs or that the media service is working on (0 turns a rule off)."""
-    free = sorted((m for m in stored if not m.busy and m.media_id not in in_use), key=lambda m: m.last_used_at)
+    that a queued or running task needs, that the media service is working on, or that was used in the
+    last `recent_s` (0 turns a rule off)."""
+    free = sorted((m for m in stored if not m.busy and m.media_id not in in_use
+                   and m.last_used_at < now - timedelta(seconds=recent_s)), key=lambda m: m.last_used_at)
     chosen = [m for m in free if retention_s and m.last_used_at < now - timedelta(seconds=retention_s)]
     remaining = sum(m.size for m in stored) - sum(m.size for m in chosen)
     if budget_bytes:
@@ -72,13 +74,15 @@ class MediaJanitor:
         """One pass; returns the media ids deleted."""
         stored = parse_listing(await self.media.stored_media())
         in_use = await asyncio.to_thread(tasks.media_in_use, self.sessions)
+        # A download that has just finished is in no task's row until its worker records it, which it
+        # does well within its lease: media used within the last lease counts as in use.
         chosen = choose_media_to_delete(stored, in_use, utcnow(), self.settings.media_retention_s,
-                                        int(self.settings.media_disk_budget_mb * 1024 * 1024))
+                                        int(self.settings.media_disk_budget_mb * 1024 * 1024),
+                                        recent_s=self.settings.lease_s)
         deleted = []
         for media in chosen:
             # The media service refuses if the media was used after our listing said it was last used.
-            # (A millisecond of slack absorbs the listing's rounding of file times.)
-            if await self.media.delete_media(media.media_id, media.last_used_at + timedelta(milliseconds=1)):
+            if await self.media.delete_media(media.media_id, media.last_used_at) == "deleted":
                 deleted.append(media.media_id)
         if deleted:
             log.info("removed %d stored media (%d MB)", len(deleted),
@@ -96,7 +100,8 @@ class MediaJanitor:
             await asyncio.sleep(self.settings.media_janitor_interval_s)
 
     def release_deleted_task(self, task_id: str, media_id: str | None) -> None:
-        """In the background: stop the task's download, and remove its media once its worker let go."""
+        """In the background: stop the task's download, and remove its media once its worker let go,
+        unless another task has taken up that video meanwhile."""
         job = asyncio.create_task(self._release(task_id, media_id))
         self._releases.add(job)
         job.add_done_callback(self._releases.discard)
@@ -107,13 +112,16 @@ class MediaJanitor:
             if media_id is None:
                 return
             deadline = asyncio.get_running_loop().time() + RELEASE_WAIT_S
-            while not await self.media.delete_media(media_id):
+            # Not `unused_since`: the deleted task's own worker may touch the media while it stops.
+            while not await asyncio.to_thread(tasks.media_shared, self.sessions, media_id):
+                if await self.media.delete_media(media_id) == "deleted":
+                    return
                 if asyncio.get_running_loop().time() > deadline:
                     log.warning("media %s of deleted task %s is still busy; retention will remove it",
                                 media_id, task_id)
                     return
                 await asyncio.sleep(0.5)
-        except (ServiceError, httpx.HTTPError) as exc:
+        except Exception as exc:  # the media service or the database may be away: retention will catch up
             log.warning("could not remove the media of deleted task %s (retention will): %s", task_id, exc)
 
     async def close(self) -> None:

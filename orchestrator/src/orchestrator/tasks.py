@@ -123,10 +123,20 @@ def delete_task(sessions: sessionmaker[Session], task_id: str) -> tuple[bool, st
         media_id = task_media_id(task)
         session.delete(task)
         session.flush()
-        if media_id and session.scalar(select(Task.id).where(
-                (Task.media_id == media_id) | (Task.youtube_url == UPLOAD_SCHEME + media_id)).limit(1)):
+        if media_id and _shared(session, media_id):
             media_id = None  # another task shares the video: it stays until retention removes it
         return True, media_id
+
+
+def _shared(session: Session, media_id: str) -> bool:
+    return session.scalar(select(Task.id).where(
+        (Task.media_id == media_id) | (Task.youtube_url == UPLOAD_SCHEME + media_id)).limit(1)) is not None
+
+
+def media_shared(sessions: sessionmaker[Session], media_id: str) -> bool:
+    """Whether any task uses this media."""
+    with sessions() as session:
+        return _shared(session, media_id)
 
 
 def media_in_use(sessions: sessionmaker[Session]) -> set[str]:

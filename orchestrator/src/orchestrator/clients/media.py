@@ -13,7 +13,7 @@ from service_common.contracts import (
     TranscriptRequest,
     TranscriptResult,
 )
-from service_common.http import request_json, with_retries
+from service_common.http import error_from_response, request_json, with_retries
 
 
 class MediaClient:
@@ -72,19 +72,19 @@ class MediaClient:
                                       timeout=60)
         return response.json()
 
-    async def delete_media(self, media_id: str, unused_since: datetime | None = None) -> bool:
-        """True when deleted or already gone; False when the media service kept it (in use, or used
-        after `unused_since`)."""
+    async def delete_media(self, media_id: str, unused_since: datetime | None = None) -> str:
+        """"deleted" (or already gone); "busy": the media service is working on it, ask again later;
+        "kept": it was used after `unused_since`."""
         if unused_since is not None and unused_since.tzinfo is None:
             unused_since = unused_since.replace(tzinfo=UTC)  # naive times here are UTC
         params = {"unused_since": unused_since.isoformat()} if unused_since else {}
         response = await self._client.request("DELETE", f"{self._base}/media/{media_id}", params=params,
                                               timeout=30)
         if response.status_code == 409:
-            return False
+            return "busy" if response.json().get("retryable") else "kept"
         if response.status_code not in (204, 404):
-            response.raise_for_status()
-        return True
+            raise error_from_response(response, "deleting media failed")
+        return "deleted"
 
     async def cancel_download(self, job_id: str) -> None:
         """Stop the download started for `job_id`, if one is running, and drop its partial files."""

@@ -1,0 +1,94 @@
+"""An origin on 127.0.0.1 that answers slowly on purpose, so a test can act while the media service
+works: /throttled/<file> sends the file in small chunks with a pause after each (the pause can be
+changed while it runs), /delayed/<file> waits DELAY_S before answering. Also the service's children,
+read from /proc."""
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+CHUNK = 16 * 1024
+DELAY_S = 4.0
+
+
+class SlowHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        try:
+            if self.path.startswith("/throttled/"):
+                self._throttled(Path(self.directory) / self.path.removeprefix("/throttled/"))
+                return
+            if self.path.startswith("/delayed/"):
+                time.sleep(DELAY_S)
+                self.path = "/" + self.path.removeprefix("/delayed/")
+            super().do_GET()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _throttled(self, path: Path) -> None:
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        for start in range(0, len(data), CHUNK):
+            self.wfile.write(data[start : start + CHUNK])
+            self.wfile.flush()
+            time.sleep(self.server.pause_s)
+
+
+class SlowServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path, pause_s: float):
+        super().__init__(("127.0.0.1", 0), partial(SlowHandler, directory=str(root)))
+        self.pause_s = pause_s
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def slow_origin(root: Path, pause_s: float = 0.1):
+    server = SlowServer(root, pause_s)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, ..."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def children(pid: int) -> set[int]:
+    """Live processes whose parent is `pid` (zombies count: a child nobody waited for is a leak too)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) and int(fields[1]) == pid:
+            found.add(int(entry))
+    return found
+
+
+def group_members(pgrp: int) -> set[int]:
+    """Live processes in process group `pgrp`, wherever they were reparented."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) and int(fields[2]) == pgrp and fields[0] != "Z":
+            found.add(int(entry))
+    return found
