@@ -7,6 +7,7 @@ import uuid
 import psycopg
 import pytest
 
+from tests.support.fault_injecting_openai import DEFAULT_REPLY, run_fault_server
 from tests.support.postgres import throwaway_postgres
 
 
@@ -56,3 +57,18 @@ def sqlite_url(tmp_path):
 def database_url(request):
     """Runs a test once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture(scope="module")
+def fault_server():
+    """One fault-injecting model server process per test module."""
+    with run_fault_server() as server:
+        yield server
+
+
+@pytest.fixture
+def fs(fault_server):
+    """The module's fault server, with no faults queued, no delay, the default reply and zeroed counters."""
+    fault_server.reset()
+    fault_server.control(delay_s=0.0, reply=DEFAULT_REPLY)
+    return fault_server

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from service_common.http import longest_retry_wait
-from tests.support.fault_injecting_openai import MODEL, run_fault_server
+from tests.support.fault_injecting_openai import MODEL
 from tests.support.http_server import serve_directory
 from tests.support.stack import Stack
 from tests.support.videos import write_video_site
@@ -30,21 +30,6 @@ def site(tmp_path_factory):
     page = write_video_site(root, seconds=4)
     with serve_directory(root) as base:
         yield f"{base}/{page}"
-
-
-@pytest.fixture(scope="module")
-def fault_server():
-    with run_fault_server() as server:
-        yield server
-
-
-@pytest.fixture
-def fs(fault_server):
-    fault_server.control(delay_s=0.0)
-    fault_server.reset()
-    yield fault_server
-    fault_server.control(delay_s=0.0)
-    fault_server.reset()
 
 
 def start_model_stack(database_url: str, workdir, model_base_url: str, media_url: str | None = None) -> Stack:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.http_server import serving
 from tests.support.processes import free_port, run_service
 from tests.support.videos import FFMPEG, make_video, write_video_page, write_vtt
 
@@ -68,14 +69,8 @@ class CountingServer(ThreadingHTTPServer):
 
 @contextmanager
 def counting_server(root: Path, server_class: type[CountingServer] = CountingServer):
-    server = server_class(root)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server_class(root)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def make_webm(path: Path, seconds: float) -> Path:

@@ -3,9 +3,10 @@ plus /chunked/<file> (no Content-Length), /throttled/<file> (sent slowly, so a d
 watched half-way) and /redirect/<file> (302 to /<file>). It counts the GETs whose whole body
 reached the client: the downloads, as opposed to yt-dlp's look at the first bytes."""
 
-import time
 from functools import partial
 from pathlib import Path
+
+from tests.support.http_server import send_throttled
 
 from .conftest import CountingHandler, CountingServer, counting_server
 
@@ -49,15 +50,7 @@ class PolicyHandler(CountingHandler):
         self._sent_whole()
 
     def _throttled(self, path: Path) -> None:
-        data = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        for start in range(0, len(data), THROTTLE_CHUNK):
-            self.wfile.write(data[start : start + THROTTLE_CHUNK])
-            self.wfile.flush()
-            time.sleep(THROTTLE_PAUSE_S)
+        send_throttled(self, path.read_bytes(), "video/mp4", THROTTLE_CHUNK, lambda: THROTTLE_PAUSE_S)
         self._sent_whole()
 
 

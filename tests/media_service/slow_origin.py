@@ -4,12 +4,13 @@ changed while it runs), /delayed/<file> waits DELAY_S before answering. Also the
 read from /proc."""
 
 import os
-import threading
 import time
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.support.http_server import send_throttled, serving
 
 CHUNK = 16 * 1024
 DELAY_S = 4.0
@@ -32,15 +33,7 @@ class SlowHandler(SimpleHTTPRequestHandler):
             pass
 
     def _throttled(self, path: Path) -> None:
-        data = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        for start in range(0, len(data), CHUNK):
-            self.wfile.write(data[start : start + CHUNK])
-            self.wfile.flush()
-            time.sleep(self.server.pause_s)
+        send_throttled(self, path.read_bytes(), "video/mp4", CHUNK, lambda: self.server.pause_s)
 
 
 class SlowServer(ThreadingHTTPServer):
@@ -57,14 +50,8 @@ class SlowServer(ThreadingHTTPServer):
 
 @contextmanager
 def slow_origin(root: Path, pause_s: float = 0.1):
-    server = SlowServer(root, pause_s)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(SlowServer(root, pause_s)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _stat(pid: int) -> list[str] | None:

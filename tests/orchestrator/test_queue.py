@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from orchestrator.db import create_db_engine, create_session_factory
 from orchestrator.migrate import upgrade_to_head
-from orchestrator.models import Task
+from orchestrator.models import Task, TaskEvent
 from orchestrator.queue import (
     LeaseLost,
     claim_next_task,
@@ -22,15 +22,7 @@ from orchestrator.queue import (
 )
 from orchestrator.tasks import count_active, create_task, delete_task, get_task, list_tasks
 from service_common.contracts import TaskCreate, TaskStatus
-
-
-@pytest.fixture
-def sessions(database_url):
-    engine = create_db_engine(database_url)
-    upgrade_to_head(engine)
-    upgrade_to_head(engine)  # applying twice is a no-op
-    yield create_session_factory(engine)
-    engine.dispose()
+from tests.support.invariants import assert_invariants
 
 
 def new_task(sessions, url="https://example.com/v.mp4"):
@@ -159,3 +151,55 @@ def test_listing_is_newest_first_and_counts_active(sessions):
     assert count_active(sessions) == 3
     with sessions() as session:
         assert session.scalar(select(Task.status).where(Task.id == ids[0])) == "pending"
+
+
+def test_claim_race_on_postgresql_gives_each_of_1000_tasks_to_exactly_one_of_32_claimers(postgres_url):
+    """32 claimers, each with its own connection pool as separate processes would have, released at once
+    on 1,000 tasks: every task claimed once, by one claimer, and its history says the same."""
+    engine = create_db_engine(postgres_url)
+    upgrade_to_head(engine)
+    sessions = create_session_factory(engine)
+    ids = {new_task(sessions, f"https://example.com/{i}.mp4").task_id for i in range(1000)}
+    claimers = 32
+    engines = [create_db_engine(postgres_url) for _ in range(claimers)]
+    claimed: list[list[tuple[str, int]]] = [[] for _ in range(claimers)]
+    errors: list[Exception] = []
+    start = threading.Barrier(claimers)
+
+    def claimer(n: int) -> None:
+        own = create_session_factory(engines[n])
+        try:
+            start.wait(timeout=60)
+            while (claim := claim_next_task(own, f"claimer-{n}", lease_s=300)) is not None:
+                claimed[n].append((claim.task_id, claim.attempt))
+        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(claimers)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    took = time.monotonic() - began
+    for own in engines:
+        own.dispose()
+    assert not errors, errors[:3]
+    assert not any(t.is_alive() for t in threads)
+
+    got = [task_id for claims in claimed for task_id, _ in claims]
+    owner_of = {task_id: f"claimer-{n}" for n, claims in enumerate(claimed) for task_id, _ in claims}
+    busy = sum(1 for claims in claimed if claims)
+    print(f"\nclaim race: {len(got)} claims of {len(ids)} tasks by {claimers} claimers in {took:.1f} s; "
+          f"{busy} claimers got work, the most {max(map(len, claimed))}")
+    assert len(got) == len(ids) and set(got) == ids  # every task once, none twice
+    assert {attempt for claims in claimed for _, attempt in claims} == {1}
+    assert busy > claimers // 2  # they really raced
+    with sessions() as session:
+        rows = session.execute(select(Task.id, Task.lease_owner, Task.attempt)).all()
+        events = session.execute(select(TaskEvent.task_id, TaskEvent.detail, TaskEvent.attempt)
+                                 .where(TaskEvent.kind == "claimed")).all()
+    assert {r.id: (r.lease_owner, r.attempt) for r in rows} == {t: (owner_of[t], 1) for t in ids}
+    assert sorted(events) == sorted((t, owner_of[t], 1) for t in ids)  # one claim event each, by its owner
+    assert assert_invariants(sessions).outcomes == {"pending": len(ids)}
+    engine.dispose()

@@ -23,22 +23,9 @@ from orchestrator.config import ModelEndpoint
 from service_common.contracts import FramesRequest
 from service_common.errors import PermanentError, TransientError
 from service_common.http import _retry_after, longest_retry_wait, request_json, retry_wait, with_retries
-from tests.support.fault_injecting_openai import MODEL, run_fault_server
+from tests.support.fault_injecting_openai import MODEL
 
 WHAT = "vision model failed"
-
-
-@pytest.fixture(scope="module")
-def fault_server():
-    with run_fault_server() as server:
-        yield server
-
-
-@pytest.fixture
-def fs(fault_server):
-    fault_server.reset()
-    fault_server.control(delay_s=0.0, reply="A frame of a test video.")
-    return fault_server
 
 
 def chat(fs, call_timeout_s: float = 5.0) -> tuple[str, float]:

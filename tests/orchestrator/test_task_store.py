@@ -1,5 +1,6 @@
 """Idempotent submits, forward-only statuses, and which media tasks still need, on real databases."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -99,3 +100,15 @@ def test_listing_times_are_read_as_utc():
     listing = {"media": [{"media_id": "x", "bytes": 5, "last_used_at": "2026-01-01T13:00:00+01:00", "busy": False},
                          {"media_id": "y", "bytes": 5, "last_used_at": "2026-01-01T12:00:00Z", "busy": True}]}
     assert parse_listing(listing) == [StoredMedia("x", 5, NOW, False), StoredMedia("y", 5, NOW, True)]
+
+
+def test_rescue_claims_take_only_tasks_whose_worker_died(sessions):
+    first, _ = create_task(sessions, TaskCreate(youtube_url="https://example.com/f.mp4"))
+    create_task(sessions, TaskCreate(youtube_url="https://example.com/g.mp4"))
+    claimed = claim_next_task(sessions, "dies", lease_s=0.3)
+    assert claimed.task_id == first.task_id
+    assert claim_next_task(sessions, "busy", lease_s=30, abandoned_only=True) is None  # lease still runs
+    time.sleep(0.4)
+    rescued = claim_next_task(sessions, "busy", lease_s=30, abandoned_only=True)
+    assert (rescued.task_id, rescued.attempt) == (first.task_id, 2)
+    assert claim_next_task(sessions, "busy", lease_s=30, abandoned_only=True) is None  # the other never ran

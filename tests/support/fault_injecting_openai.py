@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 MODEL = "fault-model"
+DEFAULT_REPLY = "A frame of a test video."
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout", 429: "Too Many Requests",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -36,7 +37,7 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeou
 @dataclass
 class FaultState:
     delay_s: float = 0.0
-    reply: str = "A frame of a test video."
+    reply: str = DEFAULT_REPLY
     faults: list[dict] = field(default_factory=list)
     stats: dict = field(default_factory=lambda: dict.fromkeys(
         ("requests", "answered", "disconnected", "in_flight"), 0))

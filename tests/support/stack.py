@@ -49,6 +49,16 @@ class Stack:
                 run_service(SERVICES[name], self.ports[name], self.env(name), log=log))
             self.processes[name] = process
 
+    def start_named(self, name: str, service: str, env: dict[str, str] | None = None):
+        """Start one more process of `service` under its own name, port and log (e.g. a second
+        orchestrator on the same database); `env` wins over the service's usual environment."""
+        self.ports.setdefault(name, free_port())
+        environment = {**self.env(service), **self.service_env.get(name, {}), **(env or {})}
+        _, process = self._exit.enter_context(
+            run_service(SERVICES[service], self.ports[name], environment, log=self.workdir / f"{name}.log"))
+        self.processes[name] = process
+        return process
+
     def kill_all(self) -> None:
         """SIGKILL every service, as a crash or a power cut would."""
         for process in self.processes.values():

@@ -48,6 +48,9 @@ class OrchestratorSettings(ServiceSettings):
 
     run_workers: bool = True
     worker_concurrency: int = Field(default=2, ge=1)
+    # Extra slots, used only to take over tasks whose worker died, so a crash is repaired within a lease
+    # even when every worker is busy.
+    rescue_slots: int = Field(default=1, ge=0)
     poll_interval_s: float = Field(default=0.5, gt=0)
     lease_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)

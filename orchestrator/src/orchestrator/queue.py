@@ -50,16 +50,19 @@ def _claimable(now):
 
 
 def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float,
-                    running: Collection[str] = ()) -> Claim | None:
+                    running: Collection[str] = (), abandoned_only: bool = False) -> Claim | None:
     """Take the oldest claimable task, or None. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps
     concurrent claimers off each other's rows; the re-checked WHERE makes it safe elsewhere too.
     `running`: tasks this worker still runs, whose leases lapsed while the database was away; their
-    heartbeat renews them, which keeps the work in hand rather than starting the stage over."""
+    heartbeat renews them, which keeps the work in hand rather than starting the stage over.
+    `abandoned_only`: only tasks whose lease ran out without being given back (their worker died)."""
     now = utcnow()
     with sessions.begin() as session:
         query = select(Task.id).where(_claimable(now))
         if running:
             query = query.where(Task.id.not_in(list(running)))
+        if abandoned_only:
+            query = query.where(Task.lease_owner.is_not(None))
         task_id = session.scalar(
             query.order_by(Task.created_at).limit(1)
             .with_for_update(skip_locked=True)

@@ -83,10 +83,14 @@ class Worker:
         log.info("worker %s started", self.worker_id)
         while not self._stopping.is_set():
             claim = None
-            if len(self._running) < self.settings.worker_concurrency:
+            busy = len(self._running)
+            # Past its regular slots a worker still takes over tasks whose worker died, so that a crash is
+            # repaired within a lease even when every worker is busy.
+            rescue_only = busy >= self.settings.worker_concurrency
+            if busy < self.settings.worker_concurrency + self.settings.rescue_slots:
                 try:
                     claim = await asyncio.to_thread(claim_next_task, self.sessions, self.worker_id,
-                                                    self.settings.lease_s, set(self._running.values()))
+                                                    self.settings.lease_s, set(self._running.values()), rescue_only)
                 except Exception as exc:  # the database may be down for a while; keep trying
                     log.warning("claiming failed: %s", exc)
             if claim is None:
