@@ -5,6 +5,7 @@ read from /proc."""
 
 import os
 import time
+from collections import Counter
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,7 @@ class SlowHandler(SimpleHTTPRequestHandler):
 
     def _throttled(self, path: Path) -> None:
         send_throttled(self, path.read_bytes(), "video/mp4", CHUNK, lambda: self.server.pause_s)
+        self.server.full_bodies[self.path] += 1  # sent to the end: the client did not go away
 
 
 class SlowServer(ThreadingHTTPServer):
@@ -42,6 +44,7 @@ class SlowServer(ThreadingHTTPServer):
     def __init__(self, root: Path, pause_s: float):
         super().__init__(("127.0.0.1", 0), partial(SlowHandler, directory=str(root)))
         self.pause_s = pause_s
+        self.full_bodies: Counter = Counter()
 
     @property
     def base(self) -> str:

@@ -21,6 +21,7 @@ def cancel_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("cancel-site")
     make_video(root / "cancel.mp4", seconds=6)
     make_video(root / "shared.mp4", seconds=6)
+    make_video(root / "orphaned.mp4", seconds=6)
     return root
 
 
@@ -132,3 +133,22 @@ def test_cancelling_one_request_leaves_the_others_for_the_same_video(own_service
     assert answer.status_code == 200, answer.text
     assert progress(base, later)["state"] == "done"
     assert answer.json()["media_id"] in entry_ids(base)
+
+
+def test_a_caller_that_dies_leaves_the_fetch_to_its_successor(own_service, slow):
+    """A worker killed mid-download hangs up; the worker that takes the task over asks again with the
+    same job id and gets the same fetch, finished, rather than starting the download over."""
+    base, process, _media_dir = own_service
+    url = f"{slow.base}/throttled/orphaned.mp4"
+    job_id = str(uuid.uuid4())
+    with pytest.raises(httpx.ReadTimeout):  # the caller goes away mid-download
+        httpx.post(f"{base}/downloads", json={"url": url, "job_id": job_id}, timeout=2.0)
+    time.sleep(1.0)  # longer than the service takes to notice a caller has gone
+    assert children(process.pid), "the fetch was stopped when its caller went away"
+    assert progress(base, job_id)["state"] in ("extracting", "downloading")  # still at work
+
+    slow.pause_s = 0.0
+    again = download(base, url, job_id=job_id)
+    assert again.status_code == 200, again.text
+    assert slow.full_bodies["/throttled/orphaned.mp4"] == 1  # one download, not two
+    assert httpx.delete(f"{base}/media/{again.json()['media_id']}").status_code == 204

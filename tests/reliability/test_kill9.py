@@ -1,8 +1,9 @@
 """SIGKILL three of four orchestrator processes while 50 tasks are in flight: one during a download, one
 during frame extraction, one during a model call. Every task still finishes exactly once; a killed
 process's tasks are taken over as soon as their lease runs out (in a rescue slot, even when every
-survivor is busy), finish without redoing the stages done before the kill, and every video is
-downloaded once (plus once more for a download the kill cut off)."""
+survivor is busy), finish within LEASE_S + 10 s of the kill without redoing the stages done before it,
+and every video is downloaded exactly once (a download whose worker died goes on, and the worker that
+takes the task over joins it)."""
 
 import signal
 import time
@@ -21,7 +22,7 @@ TASKS = 50
 CONCURRENCY = 2  # per process: few tasks per kill, and the survivors' slots keep turning over
 WORKERS = {GATEWAY_WORKER: {}, **{f"worker-{n}": {} for n in range(1, 4)}}
 FAULTS = (("download", ("downloading",)), ("frame extraction", ("extracting_frames",)), ("model call", MODEL_STAGES))
-BOUND_S = LEASE_S + 10  # kill -> terminal, for a task whose download was done before the kill
+BOUND_S = LEASE_S + 10  # kill -> terminal
 TAKEOVER_S = LEASE_S + 2  # kill -> claimed again: survivors take it over in a rescue slot at once
 SKEW = timedelta(seconds=1)  # a claim is stamped when its transaction begins, not when it reads
 
@@ -111,7 +112,7 @@ def test_sigkill_during_download_frames_and_model_call_loses_nothing(cluster_fac
         # How long a whole task takes on this machine right now, claim to finish, when nothing happens to it.
         undisturbed = max(tasks[t].completed_at - first_claim[t] for t in ids if not interrupted[t])
         lines, late, early, passed_over, slow = {k.fault: [] for k in kills}, [], {}, {}, {}
-        takeover, past_download = [], []
+        takeover = []
         for k in kills:
             for t, expiry in k.expires.items():
                 reclaim = min(when for when, task in all_claims if task == t and when > k.at)
@@ -120,8 +121,6 @@ def test_sigkill_during_download_frames_and_model_call_loses_nothing(cluster_fac
                          and expiry + SKEW < when < reclaim - SKEW]
                 late.append((tasks[t].completed_at - k.at).total_seconds())
                 takeover.append((reclaim - k.at).total_seconds())
-                if k.hit[t] != "downloading":
-                    past_download.append(late[-1])
                 early.update({t[:8]: reclaim - expiry} if reclaim < expiry else {})
                 passed_over.update({t[:8]: newer} if newer else {})
                 slow.update({t[:8]: tasks[t].completed_at - reclaim}
@@ -131,9 +130,8 @@ def test_sigkill_during_download_frames_and_model_call_loses_nothing(cluster_fac
                     f"claimed again {(reclaim - k.at).total_seconds():.1f} s, terminal {late[-1]:.1f} s")
         redone = {t[:8]: {s: n for s, n in report.entries[t].items() if n > 1 + interrupted[t][s]} for t in ids}
         redone = {t: stages for t, stages in redone.items() if stages}
-        allowed = {path_of[t]: 1 + interrupted[t]["downloading"] for t in ids}
         full = origin.counts.full
-        wrong_downloads = {p: full[p] for p in origin.paths if not 1 <= full[p] <= allowed[p]}
+        wrong_downloads = {p: full[p] for p in origin.paths if full[p] != 1}
 
         print(f"\nkill -9: {TASKS} tasks over {len(WORKERS)} orchestrator processes ({CONCURRENCY} tasks each at "
               f"once), lease {LEASE_S:g} s, model calls 1 s")
@@ -151,9 +149,8 @@ def test_sigkill_during_download_frames_and_model_call_loses_nothing(cluster_fac
         assert all(failed.values()), failed  # a failure says why
         assert report.outcomes["completed"] == TASKS, failed  # and a kill is no reason to fail
         assert max(takeover) <= TAKEOVER_S, f"a dead worker's task waited {max(takeover):.1f} s to be taken over"
-        # A download cut off by the kill starts again from the beginning, so only tasks past it have a bound
-        # that does not depend on how long a whole download takes on the machine.
-        assert max(past_download, default=0) <= BOUND_S, f"kill -> terminal {past_download} (bound {BOUND_S:g} s)"
+        # A download whose worker died goes on in the media service, and the worker taking over joins it.
+        assert max(late) <= BOUND_S, f"kill -> terminal {late} (bound {BOUND_S:g} s)"
         assert not early, f"taken over while the dead worker's lease still ran: {early}"
         assert not passed_over, f"newer tasks claimed while a dead worker's task waited: {passed_over}"
         assert not slow, f"slower to finish after the takeover than a whole undisturbed task ({undisturbed}): {slow}"

@@ -62,8 +62,8 @@ def _store(request: Request) -> MediaStore:
 
 
 async def unless_caller_leaves(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """Run `work`, cancelling it (and so killing its fetch process) if the caller hangs up first:
-    a caller that gave up (stage timeout, deleted task) must not leave a download running."""
+    """Run `work`, cancelling it if the caller hangs up first: a caller that gave up must not leave
+    work running (a download shields its fetch from this; see create_download)."""
     job = asyncio.ensure_future(work)
     while True:
         done, _ = await asyncio.wait({job}, timeout=DISCONNECT_POLL_S)
@@ -83,6 +83,8 @@ async def health() -> dict:
 
 @router.post("/downloads", response_model=DownloadResult, responses=ERRORS)
 async def create_download(body: DownloadRequest, request: Request) -> DownloadResult:
+    """A caller that hangs up stops waiting, not the fetch: the task's next worker picks it up (asking
+    with the same job id). DELETE /downloads/{job_id} stops it."""
     return await unless_caller_leaves(request, _downloader(request).download(body))
 
 

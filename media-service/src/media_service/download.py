@@ -8,6 +8,7 @@ import contextlib
 import re
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -141,28 +142,34 @@ class Downloader:
 
     async def download(self, request: DownloadRequest) -> DownloadResult:
         job_id = request.job_id
-        # Its own task, so that cancel(job_id) stops this request's work and no other's.
+        # Its own task, so that cancel(job_id) stops this request's work and no other's. A caller that
+        # goes away does not stop it: a worker that died mid-download leaves the fetch running for the
+        # worker that takes the task over, which waits for it on the per-video lock and finds it stored.
+        # Callers that give up on purpose (stage time limit, deleted task) cancel by job id.
         work = asyncio.ensure_future(self._download(request))
         if job_id:
             self._running.setdefault(job_id, set()).add(work)
+        work.add_done_callback(partial(self._finished, job_id))
         try:
-            result = await work
+            result = await asyncio.shield(work)
         except asyncio.CancelledError:
-            self.progress.update(job_id, "failed")
             if asyncio.current_task().cancelling():
-                raise  # the request itself is being cancelled (caller gone, shutdown)
+                raise  # the request itself is being cancelled (caller gone): the work goes on
+            self.progress.update(job_id, "failed")
             raise failure("download cancelled", 409, False) from None
         except BaseException:
             self.progress.update(job_id, "failed")
             raise
-        finally:
-            if job_id:
-                jobs = self._running.get(job_id, set())
-                jobs.discard(work)
-                if not jobs:
-                    self._running.pop(job_id, None)
         self.progress.update(job_id, "done", result.filesize, result.filesize)
         return result
+
+    def _finished(self, job_id: str | None, work: asyncio.Task) -> None:
+        jobs = self._running.get(job_id, set()) if job_id else set()
+        jobs.discard(work)
+        if job_id and not jobs:
+            self._running.pop(job_id, None)
+        if not work.cancelled():
+            work.exception()  # seen here, so a detached fetch's failure is not reported as never retrieved
 
     async def cancel(self, job_id: str, wait_s: float = CANCEL_WAIT_S) -> bool:
         """Stop the downloads running for `job_id` (killing their fetch processes and removing their

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from service_common.contracts import STAGES
+from service_common.contracts import STAGES, TaskStatus
 from service_common.errors import PermanentError, TransientError
 
 from .clients.media import MediaClient
@@ -79,7 +79,8 @@ class Worker:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def run(self) -> None:
-        """Claim and run tasks until stop() is called; at most worker_concurrency at once."""
+        """Claim and run tasks until stop() is called: up to WORKER_CONCURRENCY at once, plus RESCUE_SLOTS
+        for tasks whose worker died."""
         log.info("worker %s started", self.worker_id)
         while not self._stopping.is_set():
             claim = None
@@ -178,6 +179,9 @@ class Worker:
                 context = StageContext(claim.task_id, claim.request, checkpoints, report)
                 output = await asyncio.wait_for(self.pipeline.run_stage(stage, context), timeouts[stage.value])
             except TimeoutError:
+                if stage == TaskStatus.DOWNLOADING:  # the media service keeps a fetch whose caller left
+                    with contextlib.suppress(Exception):
+                        await self.pipeline.media.cancel_download(claim.task_id)
                 await self._fail(claim, f"{stage.value.replace('_', ' ')} timed out after "
                                         f"{timeouts[stage.value]:.0f} s")
                 return
