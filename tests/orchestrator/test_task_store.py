@@ -1,11 +1,13 @@
 """Idempotent submits, forward-only statuses, and which media tasks still need, on real databases."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
+from orchestrator.clock import utcnow
+from orchestrator.models import Task
 from orchestrator.queue import LeaseLost, claim_next_task, complete_task, enter_stage, save_checkpoint, still_owned
 from orchestrator.retention import StoredMedia, choose_media_to_delete, parse_listing
 from orchestrator.tasks import IdempotencyConflict, create_task, delete_task, list_tasks, media_in_use
@@ -105,10 +107,12 @@ def test_listing_times_are_read_as_utc():
 def test_rescue_claims_take_only_tasks_whose_worker_died(sessions):
     first, _ = create_task(sessions, TaskCreate(youtube_url="https://example.com/f.mp4"))
     create_task(sessions, TaskCreate(youtube_url="https://example.com/g.mp4"))
-    claimed = claim_next_task(sessions, "dies", lease_s=0.3)
+    claimed = claim_next_task(sessions, "dies", lease_s=30)
     assert claimed.task_id == first.task_id
     assert claim_next_task(sessions, "busy", lease_s=30, abandoned_only=True) is None  # lease still runs
-    time.sleep(0.4)
+    with sessions.begin() as session:  # its worker died: the lease runs out
+        session.execute(update(Task).where(Task.id == first.task_id)
+                        .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     rescued = claim_next_task(sessions, "busy", lease_s=30, abandoned_only=True)
     assert (rescued.task_id, rescued.attempt) == (first.task_id, 2)
     assert claim_next_task(sessions, "busy", lease_s=30, abandoned_only=True) is None  # the other never ran

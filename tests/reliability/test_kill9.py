@@ -23,7 +23,9 @@ CONCURRENCY = 2  # per process: few tasks per kill, and the survivors' slots kee
 WORKERS = {GATEWAY_WORKER: {}, **{f"worker-{n}": {} for n in range(1, 4)}}
 FAULTS = (("download", ("downloading",)), ("frame extraction", ("extracting_frames",)), ("model call", MODEL_STAGES))
 BOUND_S = LEASE_S + 10  # kill -> terminal
-TAKEOVER_S = LEASE_S + 2  # kill -> claimed again: survivors take it over in a rescue slot at once
+# kill -> claimed again: survivors take it over in a rescue slot at once; after the third kill the last
+# survivor has one rescue slot for two orphans, so the second waits for a slot to free up.
+TAKEOVER_S = LEASE_S + 5
 SKEW = timedelta(seconds=1)  # a claim is stamped when its transaction begins, not when it reads
 
 
