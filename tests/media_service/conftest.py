@@ -101,9 +101,16 @@ def origin(site):
 
 
 @contextmanager
-def media_service(media_dir: Path, **env: str):
+def media_service_process(media_dir: Path, **env: str):
+    """A media service process of its own; yields (base URL, process)."""
     settings = {"MEDIA_DIR": str(media_dir), "LOG_LEVEL": "WARNING", **env}
-    with run_service("media_service.app:create_app", free_port(), env=settings) as (base, _process):
+    with run_service("media_service.app:create_app", free_port(), env=settings) as running:
+        yield running
+
+
+@contextmanager
+def media_service(media_dir: Path, **env: str):
+    with media_service_process(media_dir, **env) as (base, _process):
         yield base
 
 

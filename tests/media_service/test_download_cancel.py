@@ -7,9 +7,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.processes import free_port, run_service
 from tests.support.videos import make_video
 
+from .conftest import media_service_process
 from .slow_origin import children, group_members, slow_origin
 from .test_media_api import TIMEOUT, download
 
@@ -35,8 +35,7 @@ def slow(cancel_site):
 def own_service(tmp_path_factory):
     """A service of its own: the test looks at its child processes and its whole work directory."""
     media_dir = tmp_path_factory.mktemp("cancel-media")
-    env = {"MEDIA_DIR": str(media_dir), "LOG_LEVEL": "WARNING", "EGRESS_ALLOW_CIDRS": "127.0.0.1/32"}
-    with run_service("media_service.app:create_app", free_port(), env=env) as (base, process):
+    with media_service_process(media_dir, EGRESS_ALLOW_CIDRS="127.0.0.1/32") as (base, process):
         yield base, process, media_dir
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import free_port, run_service
 from tests.support.videos import make_video, write_vtt
 
+from .conftest import media_service
 from .slow_origin import slow_origin
 from .test_media_api import TIMEOUT, download
 
@@ -36,8 +36,7 @@ def origin(keep_site):
 def own_service(tmp_path_factory):
     """A service of its own, so that its listing holds only what these tests stored."""
     media_dir = tmp_path_factory.mktemp("keep-media")
-    env = {"MEDIA_DIR": str(media_dir), "LOG_LEVEL": "WARNING", "EGRESS_ALLOW_CIDRS": "127.0.0.1/32"}
-    with run_service("media_service.app:create_app", free_port(), env=env) as (base, _process):
+    with media_service(media_dir, EGRESS_ALLOW_CIDRS="127.0.0.1/32") as base:
         yield base, media_dir
 
 
