@@ -62,15 +62,13 @@ def error_from_response(response: httpx.Response, what: str) -> ServiceError:
 
 
 def error_from_exception(exc: httpx.HTTPError, what: str) -> TransientError:
-    """Transport failures (refused, reset, timed out) are worth another try."""
-    try:
-        target = f" {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
-    except RuntimeError:  # no request attached
-        target = ""
-    reason = str(exc) or type(exc).__name__
+    """Transport failures (refused, reset, timed out) are worth another try. The message names the
+    service (`what`), not its address: it may reach a client in a task's `error`, and internal
+    addresses are no business of clients."""
     if isinstance(exc, httpx.TimeoutException):
-        return TransientError(f"{what}: no answer from{target} in time ({type(exc).__name__})")
-    return TransientError(f"{what}: could not reach{target} ({reason})")
+        return TransientError(f"{what}: no answer in time ({type(exc).__name__})")
+    reason = str(exc) or type(exc).__name__
+    return TransientError(f"{what}: could not be reached ({reason})")
 
 
 DEFAULT_ATTEMPTS = 3

@@ -5,14 +5,18 @@ from contextlib import asynccontextmanager
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service_common.logging import configure_logging
 
+from .body_limit import BodySizeLimit
 from .config import GatewaySettings
 from .errors import install_error_handlers
 from .routes import info, media, openai_compat, tasks
+from .security import ApiKeys, RateLimiter, authenticated_caller, is_loopback_host
+
+log = logging.getLogger("gateway")
 
 DESCRIPTION = """\
 Analyses videos (YouTube and other sites yt-dlp supports) with open-weight Llama models:
@@ -20,6 +24,10 @@ Analyses videos (YouTube and other sites yt-dlp supports) with open-weight Llama
 until `status` is `completed` (summary, key points, frame analyses, transcript) or `failed`
 (`error`). Times are UTC. When the task service is briefly unavailable the answer is 503 with a
 `Retry-After` header.
+
+When the server has API keys, send yours as `Authorization: Bearer <key>` or `X-API-Key: <key>`;
+each key sees only its own tasks. Too many requests or running tasks are answered 429 with
+`Retry-After`.
 """
 
 
@@ -29,11 +37,36 @@ def _configure_logging(settings: GatewaySettings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _api_keys(settings: GatewaySettings) -> ApiKeys:
+    keys = ApiKeys.from_settings(settings)
+    if keys.enabled:
+        return keys
+    if not is_loopback_host(settings.host) and not settings.allow_unauthenticated:
+        raise RuntimeError(f"refusing to serve {settings.host} without API keys: set API_KEYS (name:key,...) "
+                           "or, to serve everyone who can reach this port, ALLOW_UNAUTHENTICATED=true")
+    log.warning("API_KEYS is not set: authentication is off, and anyone who can reach port %s may use the API",
+                settings.port)
+    return keys
+
+
+def _body_limits(settings: GatewaySettings):
+    json_limit = (settings.max_request_body_kb * 1024, f"{settings.max_request_body_kb} KB (MAX_REQUEST_BODY_KB)")
+    model_limit = (settings.max_model_request_mb * 2**20, f"{settings.max_model_request_mb} MB (MAX_MODEL_REQUEST_MB)")
+
+    def limit_for(path: str) -> tuple[int, str] | None:
+        if path.rstrip("/") == "/uploads":
+            return None  # streamed to the media service under MAX_UPLOAD_MB
+        return model_limit if path.startswith("/v1/") else json_limit
+
+    return limit_for
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     if settings is None:
         # Built from the environment means this is the service process itself, so it owns logging.
         settings = GatewaySettings()
         _configure_logging(settings)
+    api_keys = _api_keys(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -50,6 +83,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app = FastAPI(title=info.API_NAME, version=info.API_VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.api_keys = api_keys
+    app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    # Added first, so it runs inside CORS: a 413 still carries the CORS headers a browser needs to read it.
+    app.add_middleware(BodySizeLimit, limit_for=_body_limits(settings))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
@@ -60,9 +97,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(info.router)
-    app.include_router(tasks.router)
-    app.include_router(media.router)
-    app.include_router(openai_compat.router)
+    protected = [Depends(authenticated_caller)]
+    app.include_router(tasks.router, dependencies=protected)
+    app.include_router(media.router, dependencies=protected)
+    app.include_router(openai_compat.router, dependencies=protected)
     return app
 
 

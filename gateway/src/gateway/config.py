@@ -1,6 +1,7 @@
 """Gateway settings, read from the environment (names are part of the operator contract)."""
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 
 from service_common.settings import CsvList, ServiceSettings
 
@@ -23,5 +24,22 @@ class GatewaySettings(ServiceSettings):
     media_service_url: str = "http://127.0.0.1:8002"
     max_upload_mb: int = Field(default=2048, ge=1)
     upload_timeout_s: float = Field(default=600.0, gt=0)
+    # "name:key,name2:key2" (or API_KEYS_FILE, one name:key per line) turns authentication on.
+    api_keys: str | None = None
+    api_keys_file: str | None = None
+    # Without keys the gateway refuses to listen beyond loopback unless this says it is meant to.
+    allow_unauthenticated: bool = False
+    # Requests per key (per client address without keys), in the `limits` notation; "0" turns it off.
+    rate_limit: str = "300/minute"
+    # JSON bodies are small; /v1/chat/completions may carry images, so it has its own, larger limit.
+    max_request_body_kb: int = Field(default=64, ge=1)
+    max_model_request_mb: int = Field(default=64, ge=1)
     # Direct OpenAI-compatible calls (/v1/chat/completions) wait this long for the model server.
     model_call_timeout_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _readable_rate(cls, value: str) -> str:
+        if value.strip() not in ("", "0"):
+            parse(value)  # ValueError names what is wrong, e.g. "300/fortnight"
+        return value

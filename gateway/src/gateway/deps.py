@@ -6,15 +6,23 @@ from fastapi import Depends, Request
 
 from .clients.orchestrator import OrchestratorClient
 from .config import GatewaySettings
+from .security import Caller
 
 
 def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
 
 
-def get_orchestrator(request: Request) -> OrchestratorClient:
+def get_orchestrator(request: Request, owner: Caller) -> OrchestratorClient:
+    """The task service, on behalf of the authenticated caller."""
+    return OrchestratorClient(request.app.state.http, owner)
+
+
+def get_service_orchestrator(request: Request) -> OrchestratorClient:
+    """The task service for calls that concern no one's tasks (health): no key needed."""
     return OrchestratorClient(request.app.state.http)
 
 
+ServiceOrchestrator = Annotated[OrchestratorClient, Depends(get_service_orchestrator)]
 Orchestrator = Annotated[OrchestratorClient, Depends(get_orchestrator)]
 Settings = Annotated[GatewaySettings, Depends(get_settings)]

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from service_common.errors import PermanentError, TransientError
 
-from .clients.orchestrator import TaskRefused
+from .clients.orchestrator import TaskQuotaExceeded, TaskRefused
+from .security import ApiRefusal
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,21 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 async def _refused(request: Request, exc: TaskRefused) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": exc.detail})
+
+
+async def _api_refusal(request: Request, exc: ApiRefusal) -> JSONResponse:
+    if request.url.path.startswith("/v1/"):
+        # The OpenAI SDKs read this shape (AuthenticationError, RateLimitError).
+        kind = "invalid_request_error" if exc.status == 401 else "rate_limit_error"
+        content = {"error": {"message": exc.detail, "type": kind, "param": None, "code": exc.code}}
+    else:
+        content = {"detail": exc.detail}
+    return JSONResponse(status_code=exc.status, content=content, headers=exc.headers)
+
+
+async def _quota_exceeded(request: Request, exc: TaskQuotaExceeded) -> JSONResponse:
+    return JSONResponse(status_code=429, content={"detail": exc.detail},
+                        headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
 
 def public_unavailable_detail(exc: TransientError) -> str:
@@ -66,6 +82,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(TaskRefused, _refused)
+    app.add_exception_handler(ApiRefusal, _api_refusal)
+    app.add_exception_handler(TaskQuotaExceeded, _quota_exceeded)
     app.add_exception_handler(TransientError, _unavailable)
     app.add_exception_handler(PermanentError, _bad_gateway)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,6 +1,7 @@
 """The internal task API that the gateway calls."""
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -13,6 +14,10 @@ from . import tasks
 from .health import database_ok, probe_endpoints
 
 router = APIRouter(prefix="/internal")
+
+# Who the gateway says is asking: the API key's name, "" without API_KEYS. Tasks are scoped to it.
+Owner = Annotated[str, Header(alias="X-Task-Owner", max_length=200)]
+QUOTA_RETRY_AFTER_S = 10  # a slot frees when one of the owner's tasks finishes: minutes, usually
 
 
 def _not_found(task_id: str) -> HTTPException:
@@ -27,7 +32,7 @@ def _checked_id(task_id: str) -> str:
 
 
 @router.post("/tasks", status_code=201, response_model=TaskRecord)
-async def create_task(body: TaskCreate, request: Request, response: Response,
+async def create_task(body: TaskCreate, request: Request, response: Response, owner: Owner = "",
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> TaskRecord:
     """201 with a new task; 200 with the earlier task when `Idempotency-Key` was used for the same body."""
     deployments = request.app.state.settings.deployments()
@@ -37,8 +42,12 @@ async def create_task(body: TaskCreate, request: Request, response: Response,
             raise HTTPException(422, f"{role}_quantization {tier!r} is not deployed on this server; "
                                      f"deployed {role} tiers: {available}")
     try:
-        record, created = await run_in_threadpool(tasks.create_task, request.app.state.sessions, body,
-                                                  idempotency_key)
+        record, created = await run_in_threadpool(
+            partial(tasks.create_task, owner=owner, active_limit=request.app.state.settings.active_tasks_per_key),
+            request.app.state.sessions, body, idempotency_key)
+    except tasks.QuotaExceeded as exc:
+        raise HTTPException(429, f"{exc} (ACTIVE_TASKS_PER_KEY); submit again when one of them has finished",
+                            headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)}) from None
     except tasks.IdempotencyConflict:
         raise HTTPException(422, "this Idempotency-Key was already used with a different request body; "
                                  "use a new key for a new request") from None
@@ -49,8 +58,9 @@ async def create_task(body: TaskCreate, request: Request, response: Response,
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRecord)
-async def get_task(task_id: str, request: Request) -> TaskRecord:
-    record = await run_in_threadpool(tasks.get_task, request.app.state.sessions, _checked_id(task_id))
+async def get_task(task_id: str, request: Request, owner: Owner = "") -> TaskRecord:
+    record = await run_in_threadpool(partial(tasks.get_task, owner=owner), request.app.state.sessions,
+                                     _checked_id(task_id))
     if record is None:
         raise _not_found(task_id)
     return record
@@ -58,17 +68,19 @@ async def get_task(task_id: str, request: Request) -> TaskRecord:
 
 @router.get("/tasks", response_model=TaskPage)
 async def list_tasks(request: Request, limit: int = Query(100, ge=1, le=1000),
-                     offset: int = Query(0, ge=0)) -> TaskPage:
-    total, records = await run_in_threadpool(tasks.list_tasks, request.app.state.sessions, limit, offset)
+                     offset: int = Query(0, ge=0), owner: Owner = "") -> TaskPage:
+    total, records = await run_in_threadpool(partial(tasks.list_tasks, owner=owner), request.app.state.sessions,
+                                             limit, offset)
     return TaskPage(total=total, tasks=records)
 
 
 @router.delete("/tasks/{task_id}", status_code=204)
-async def delete_task(task_id: str, request: Request) -> Response:
+async def delete_task(task_id: str, request: Request, owner: Owner = "") -> Response:
     """A running task stops within CANCEL_CHECK_S (its worker checks); its download is cancelled and its
     media removed here, unless another task shares that video."""
     task_id = _checked_id(task_id)
-    deleted, media_id = await run_in_threadpool(tasks.delete_task, request.app.state.sessions, task_id)
+    deleted, media_id = await run_in_threadpool(partial(tasks.delete_task, owner=owner),
+                                                request.app.state.sessions, task_id)
     if not deleted:
         raise _not_found(task_id)
     request.app.state.janitor.release_deleted_task(task_id, media_id)
@@ -77,10 +89,11 @@ async def delete_task(task_id: str, request: Request) -> Response:
 
 @router.get("/tasks/{task_id}/frames/{index}.jpg", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}})
-async def get_frame_image(task_id: str, index: int, request: Request) -> Response:
+async def get_frame_image(task_id: str, index: int, request: Request, owner: Owner = "") -> Response:
     """A frame the task analysed, from the media service; 404 before frames exist or once the media is gone."""
     state = request.app.state
-    frame_set = await run_in_threadpool(tasks.frame_set, state.sessions, _checked_id(task_id))
+    frame_set = await run_in_threadpool(partial(tasks.frame_set, owner=owner), state.sessions,
+                                        _checked_id(task_id))
     if frame_set is None or index not in frame_set["indexes"]:
         raise HTTPException(404, f"Task {task_id} has no frame {index}")
     try:

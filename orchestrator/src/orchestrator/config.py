@@ -46,6 +46,8 @@ class OrchestratorSettings(ServiceSettings):
     speech_chunk_s: float = Field(default=600.0, gt=0)
     progress_interval_s: float = Field(default=1.0, gt=0)
 
+    # Queued or running tasks one API key may have at once (0: no limit); more submits are answered 429.
+    active_tasks_per_key: int = Field(default=100, ge=0)
     run_workers: bool = True
     worker_concurrency: int = Field(default=2, ge=1)
     # Extra slots, used only to take over tasks whose worker died, so a crash is repaired within a lease

@@ -14,11 +14,12 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    owner: Mapped[str | None] = mapped_column(String(200))
+    # The API key name that created the task ("" without API_KEYS); only that owner sees the task.
+    owner: Mapped[str] = mapped_column(String(200), default="", server_default="")
     status: Mapped[str] = mapped_column(String(32), index=True)
     youtube_url: Mapped[str] = mapped_column(Text)
     request: Mapped[dict] = mapped_column(JSON)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)  # sha256 of (owner, key)
 
     video_info: Mapped[dict | None] = mapped_column(JSON)
     checkpoints: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -48,7 +49,10 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_tasks_claimable", "status", "lease_expires_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_tasks_claimable", "status", "lease_expires_at", "created_at"),
+        Index("ix_tasks_owner_created", "owner", "created_at"),
+    )
 
 
 class TaskEvent(Base):

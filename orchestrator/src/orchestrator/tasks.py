@@ -1,9 +1,10 @@
 """The task API's side of the database: create, read, list and delete tasks."""
 
+import hashlib
 import json
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,46 +62,92 @@ class IdempotencyConflict(Exception):
     """The idempotency key was used before for a different request."""
 
 
-def create_task(sessions: sessionmaker[Session], request: TaskCreate,
-                idempotency_key: str | None = None) -> tuple[TaskRecord, bool]:
-    """The new task, or with an idempotency key already used for the same request, that key's task.
-    Returns (record, created). The unique key column decides races between concurrent submits."""
+class QuotaExceeded(Exception):
+    """The owner already has as many queued or running tasks as it may."""
+
+    def __init__(self, active: int, limit: int):
+        super().__init__(f"{active} tasks are queued or running for this API key; the limit is {limit}")
+        self.active, self.limit = active, limit
+
+
+def scoped_idempotency_key(owner: str, key: str) -> str:
+    """What the unique column stores: one owner's key never meets another owner's same key."""
+    return hashlib.sha256(f"{owner}\0{key}".encode()).hexdigest()
+
+
+def _count_active(session: Session, owner: str) -> int:
+    query = select(func.count()).select_from(Task).where(Task.owner == owner, Task.status.in_(ACTIVE))
+    return session.scalar(query) or 0
+
+
+def _check_quota(session: Session, owner: str, active_limit: int) -> None:
+    if active_limit <= 0:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One submit per owner at a time counts and inserts, so two racing submits cannot both take the last slot.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": f"quota:{owner}"})
+    active = _count_active(session, owner)
+    if active >= active_limit:
+        raise QuotaExceeded(active, active_limit)
+
+
+def create_task(sessions: sessionmaker[Session], request: TaskCreate, idempotency_key: str | None = None, *,
+                owner: str = "", active_limit: int = 0) -> tuple[TaskRecord, bool]:
+    """The new task, or with an idempotency key this owner already used for the same request, that key's
+    task. Returns (record, created). The unique key column decides races between concurrent submits.
+    With `active_limit`, refuses (QuotaExceeded) an owner who has that many tasks queued or running."""
     body = json.loads(json.dumps(request.model_dump()))  # as the JSON column will give it back
+    stored_key = scoped_idempotency_key(owner, idempotency_key) if idempotency_key is not None else None
     for _ in range(3):  # the key's task may be deleted between our insert and our read
+        if stored_key is not None and (replay := _replayed(sessions, stored_key, body)) is not None:
+            return replay, False
         now = utcnow()
-        task = Task(id=str(uuid.uuid4()), status=TaskStatus.PENDING.value, youtube_url=request.youtube_url,
-                    request=body, checkpoints={}, attempt=0, cancel_requested=False, created_at=now, updated_at=now,
-                    idempotency_key=idempotency_key)
+        task = Task(id=str(uuid.uuid4()), owner=owner, status=TaskStatus.PENDING.value,
+                    youtube_url=request.youtube_url, request=body, checkpoints={}, attempt=0,
+                    cancel_requested=False, created_at=now, updated_at=now, idempotency_key=stored_key)
         try:
             with sessions.begin() as session:
+                _check_quota(session, owner, active_limit)
                 session.add(task)
                 session.flush()
                 session.add(TaskEvent(task_id=task.id, at=now, kind="created", status=task.status, attempt=0))
             return to_record(task), True
         except IntegrityError:
-            if idempotency_key is None:
+            if stored_key is None:
                 raise
-        with sessions() as session:
-            existing = session.scalar(select(Task).where(Task.idempotency_key == idempotency_key))
-            if existing is None:
-                continue
-            if existing.request != body:
-                raise IdempotencyConflict(idempotency_key)
-            return to_record(existing), False
     raise IdempotencyConflict(idempotency_key)
 
 
-def get_task(sessions: sessionmaker[Session], task_id: str) -> TaskRecord | None:
+def _replayed(sessions: sessionmaker[Session], stored_key: str, body: dict) -> TaskRecord | None:
+    """The task created earlier under this key, if any; a different body under it is a conflict."""
     with sessions() as session:
-        task = session.get(Task, task_id)
+        existing = session.scalar(select(Task).where(Task.idempotency_key == stored_key))
+        if existing is None:
+            return None
+        if existing.request != body:
+            raise IdempotencyConflict(stored_key)
+        return to_record(existing)
+
+
+def _owned(session: Session, task_id: str, owner: str, for_update: bool = False) -> Task | None:
+    task = session.get(Task, task_id, with_for_update=for_update)
+    return task if task is not None and task.owner == owner else None
+
+
+def get_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> TaskRecord | None:
+    """The task, if it exists and belongs to `owner` (another owner's task is as good as missing)."""
+    with sessions() as session:
+        task = _owned(session, task_id, owner)
         return to_record(task) if task else None
 
 
-def list_tasks(sessions: sessionmaker[Session], limit: int, offset: int) -> tuple[int, list[TaskRecord]]:
+def list_tasks(sessions: sessionmaker[Session], limit: int, offset: int, *,
+               owner: str = "") -> tuple[int, list[TaskRecord]]:
     with sessions() as session:
-        total = session.scalar(select(func.count()).select_from(Task)) or 0
+        total = session.scalar(select(func.count()).select_from(Task).where(Task.owner == owner)) or 0
         rows = session.scalars(
-            select(Task).order_by(Task.created_at.desc(), Task.id).limit(limit).offset(offset)
+            select(Task).where(Task.owner == owner).order_by(Task.created_at.desc(), Task.id)
+            .limit(limit).offset(offset)
         ).all()
         return total, [to_record(t) for t in rows]
 
@@ -113,11 +160,11 @@ def task_media_id(task: Task) -> str | None:
     return url[len(UPLOAD_SCHEME):] if url.startswith(UPLOAD_SCHEME) else None
 
 
-def delete_task(sessions: sessionmaker[Session], task_id: str) -> tuple[bool, str | None]:
+def delete_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> tuple[bool, str | None]:
     """Remove the task; a worker still running it notices within CANCEL_CHECK_S and stops.
     Returns (deleted, the media id it used if no other task uses that media too)."""
     with sessions.begin() as session:
-        task = session.get(Task, task_id, with_for_update=True)
+        task = _owned(session, task_id, owner, for_update=True)
         if task is None:
             return False, None
         media_id = task_media_id(task)
@@ -147,10 +194,10 @@ def media_in_use(sessions: sessionmaker[Session]) -> set[str]:
         return {media_id or url[len(UPLOAD_SCHEME):] for media_id, url in session.execute(query)}
 
 
-def frame_set(sessions: sessionmaker[Session], task_id: str) -> dict | None:
+def frame_set(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> dict | None:
     """Which media and frame set a task's frames come from, once they were extracted."""
     with sessions() as session:
-        checkpoints = session.scalar(select(Task.checkpoints).where(Task.id == task_id))
+        checkpoints = session.scalar(select(Task.checkpoints).where(Task.id == task_id, Task.owner == owner))
     extracted = (checkpoints or {}).get("extracting_frames")
     if not extracted:
         return None

@@ -28,6 +28,14 @@ class TaskRefused(Exception):
         self.detail = detail
 
 
+class TaskQuotaExceeded(Exception):
+    """The caller has as many queued or running tasks as its key may (ACTIVE_TASKS_PER_KEY)."""
+
+    def __init__(self, detail: str, retry_after: float):
+        super().__init__(detail)
+        self.detail, self.retry_after = detail, retry_after
+
+
 def _raw_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -38,8 +46,11 @@ def _raw_detail(response: httpx.Response) -> str:
 
 
 class OrchestratorClient:
-    def __init__(self, http: httpx.AsyncClient):
+    """Calls on behalf of one caller: `owner` (the API key's name, "" without keys) scopes every task call."""
+
+    def __init__(self, http: httpx.AsyncClient, owner: str = ""):
         self._http = http
+        self._owner = {"X-Task-Owner": owner}
 
     async def _call(
         self, method: str, path: str, *, not_found_ok: bool = False, **kwargs
@@ -52,6 +63,9 @@ class OrchestratorClient:
             return None
         if response.status_code == 422:
             raise TaskRefused(_raw_detail(response))
+        if response.status_code == 429:
+            error = error_from_response(response, WHAT)
+            raise TaskQuotaExceeded(_raw_detail(response), getattr(error, "retry_after", None) or 10)
         if response.status_code >= 500:
             # Whatever the body claims, a 5xx means the service cannot answer right now.
             error = error_from_response(response, WHAT)
@@ -73,26 +87,28 @@ class OrchestratorClient:
 
     async def create_task(self, request: TaskCreate, idempotency_key: str | None = None) -> tuple[TaskRecord, bool]:
         """(task, created): with a key used before for the same request, that task and False."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        headers = {**self._owner, "Idempotency-Key": idempotency_key} if idempotency_key else self._owner
         response = await self._call("POST", "/internal/tasks", json=request.model_dump(mode="json"), headers=headers)
         return self._parse(TaskRecord, response), response.status_code == 201
 
     async def get_task(self, task_id: UUID) -> TaskRecord | None:
-        response = await self._call("GET", f"/internal/tasks/{task_id}", not_found_ok=True)
+        response = await self._call("GET", f"/internal/tasks/{task_id}", not_found_ok=True, headers=self._owner)
         return None if response is None else self._parse(TaskRecord, response)
 
     async def list_tasks(self, limit: int, offset: int) -> TaskPage:
-        response = await self._call("GET", "/internal/tasks", params={"limit": limit, "offset": offset})
+        response = await self._call("GET", "/internal/tasks", params={"limit": limit, "offset": offset},
+                                    headers=self._owner)
         return self._parse(TaskPage, response)
 
     async def delete_task(self, task_id: UUID) -> bool:
         """True when it was deleted, False when there was no such task."""
-        response = await self._call("DELETE", f"/internal/tasks/{task_id}", not_found_ok=True)
+        response = await self._call("DELETE", f"/internal/tasks/{task_id}", not_found_ok=True, headers=self._owner)
         return response is not None
 
     async def frame_image(self, task_id: UUID, index: int) -> bytes | None:
         """The JPEG of one analysed frame, or None when the task has no such frame."""
-        response = await self._call("GET", f"/internal/tasks/{task_id}/frames/{index}.jpg", not_found_ok=True)
+        response = await self._call("GET", f"/internal/tasks/{task_id}/frames/{index}.jpg", not_found_ok=True,
+                                    headers=self._owner)
         return None if response is None else response.content
 
     async def deployments(self) -> dict[str, dict[str, dict]]:

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from service_common.contracts import OrchestratorHealth
 from service_common.errors import ServiceError, TransientError
 
-from ..deps import Orchestrator
+from ..deps import ServiceOrchestrator
 from ..errors import public_unavailable_detail
 from ..schemas import EndpointStatus, HealthComponents, HealthResponse
 
@@ -65,7 +65,7 @@ def summarize_health(health: OrchestratorHealth) -> HealthResponse:
     summary="Server and GPU status",
     responses={503: {"model": HealthResponse, "description": "The task service or its database is unreachable"}},
 )
-async def health(orchestrator: Orchestrator):
+async def health(orchestrator: ServiceOrchestrator):
     """200 while the API can take requests (healthy or degraded); 503 when it cannot."""
     try:
         summary = summarize_health(await orchestrator.health())

@@ -15,7 +15,6 @@ from ..clients.orchestrator import OrchestratorClient
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 ROUTES_TTL_S = 10.0
-MAX_BODY_BYTES = 64 * 2**20  # a request with a few full-size images fits
 
 
 def openai_error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
@@ -62,9 +61,7 @@ async def get_model(model_id: str, request: Request):
 
 @router.post("/chat/completions", summary="Chat completion on a deployed model (OpenAI shape)")
 async def chat_completions(request: Request) -> Response:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return openai_error(413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MB", "request_too_large")
+    body = await request.body()  # capped by MAX_MODEL_REQUEST_MB before it gets here
     try:
         payload = json.loads(body)
     except ValueError:
