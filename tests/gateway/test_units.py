@@ -9,6 +9,7 @@ from gateway.routes.info import summarize_health
 from gateway.schemas import format_timestamp
 from gateway.urls import video_url_problem
 from service_common.contracts import EndpointHealth, OrchestratorHealth
+from service_common.proxies import allowed_proxy, proxy_refusal
 
 
 @pytest.mark.parametrize(
@@ -114,3 +115,30 @@ def test_unexpected_errors_are_one_line_json():
         response = client.get("/boom")
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error (RuntimeError); see the gateway log"}
+
+
+ALLOWED = ["socks5://127.0.0.1:9050", "http://user:secret@127.0.0.1:3128"]
+
+
+@pytest.mark.parametrize("proxy", [
+    "http://127.0.0.1:6379",  # a proxy "pointing" at an internal service: the classic attack
+    "socks5h://169.254.169.254:80",
+    "http://[::1]:6379",
+    "socks5://127.0.0.1:9051",
+    "http://127.0.0.1:3128",  # the listed one, without its credentials
+    "http://user:other@127.0.0.1:3128",
+    "socks5://127.0.0.1:9050/x",  # parsers disagree on what follows the authority: refuse it all
+    "socks5://127.0.0.1:9050#@10.0.0.1:1080",
+    "socks5://127.0.0.1:9050?@10.0.0.1",
+    "file:///etc/passwd",
+    "socks5://127.0.0.1:notaport",
+])
+def test_only_listed_proxies_are_accepted(proxy):
+    assert proxy_refusal(proxy, ALLOWED) is not None
+    assert allowed_proxy(proxy, ALLOWED) is None
+
+
+def test_a_listed_proxy_is_used_in_the_operators_spelling():
+    assert proxy_refusal("SOCKS5://127.0.0.1:9050/", ALLOWED) is None
+    assert allowed_proxy("SOCKS5://127.0.0.1:9050/", ALLOWED) == "socks5://127.0.0.1:9050"
+    assert allowed_proxy("http://user:secret@127.0.0.1:3128", ALLOWED) == "http://user:secret@127.0.0.1:3128"

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 
 from service_common.contracts import TaskCreate
-from service_common.proxies import proxy_refusal
+from service_common.proxies import allowed_proxy, proxy_refusal
 
 from ..deps import Orchestrator, Settings
 from ..errors import field_error
@@ -72,6 +72,7 @@ async def analyze(
         refusal = proxy_refusal(body.proxy, settings.allowed_proxies)
         if refusal is not None:
             raise field_error("proxy", refusal, body.proxy, kind="proxy_not_allowed")
+        body = body.model_copy(update={"proxy": allowed_proxy(body.proxy, settings.allowed_proxies)})
     record, created = await orchestrator.create_task(TaskCreate(**body.model_dump()), idempotency_key)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
