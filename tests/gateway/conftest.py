@@ -35,6 +35,7 @@ def gateway(orchestrator_stub, tmp_path_factory):
         "ALLOWED_PROXIES": f"{ALLOWED_PROXY}, http://proxy.example:3128",
         "MAX_FRAMES_LIMIT": str(MAX_FRAMES_LIMIT),
         "ORCHESTRATOR_TIMEOUT_S": "5",
+        "RATE_LIMIT": "0",  # one gateway serves the whole session's tests
     }
     log = tmp_path_factory.mktemp("gateway") / "gateway.log"
     # "/" answers without the orchestrator, so startup does not depend on the stub's health state.

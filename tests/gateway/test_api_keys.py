@@ -161,6 +161,18 @@ def test_request_rate_is_limited_per_key(module_postgres_url, tmp_path):
     assert health.status_code == 200  # health checks are not rate-limited
 
 
+def test_without_keys_the_rate_is_limited_per_client_address(module_postgres_url, tmp_path):
+    stack = Stack(database_url=module_postgres_url, workdir=tmp_path,
+                  extra_env={"RUN_WORKERS": "false", "RATE_LIMIT": "3/minute"})
+    try:
+        stack.start("orchestrator", "gateway")
+        with httpx.Client(base_url=stack.url("gateway"), timeout=20) as api:
+            codes = [api.get("/tasks").status_code for _ in range(4)]
+    finally:
+        stack.stop()
+    assert codes == [200, 200, 200, 429]
+
+
 def test_keys_never_reach_the_log(stack, api, clean):
     api.post("/analyze", json={"youtube_url": VIDEO}, headers=bearer(ALICE))
     api.get("/tasks", headers={"X-API-Key": BOB})

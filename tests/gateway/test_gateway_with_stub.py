@@ -70,6 +70,9 @@ INVALID_BODIES = [
     ({"youtube_url": "gopher://example.com/"}, "youtube_url"),
     ({"youtube_url": "data:text/plain,hello"}, "youtube_url"),
     ({"youtube_url": "javascript:alert(1)"}, "youtube_url"),
+    ({"youtube_url": "--exec=touch /tmp/owned"}, "youtube_url"),  # looks like a yt-dlp option: just a bad URL
+    ({"youtube_url": "-o/etc/x"}, "youtube_url"),
+    ({"youtube_url": "--netrc-cmd=id " + URL}, "youtube_url"),
     ({"youtube_url": "www.youtube.com/watch?v=x"}, "youtube_url"),
     ({"youtube_url": "https://"}, "youtube_url"),
     ({"youtube_url": "https:///watch?v=x"}, "youtube_url"),
