@@ -18,6 +18,8 @@ TranscriptSource = Literal[
     "speech_to_text",
 ]
 UPLOAD_SCHEME = "upload://"  # `youtube_url` may be upload://<upload_id> for a file sent to POST /uploads
+# The largest `offset` a task list accepts: far beyond any real list, and inside every database's integers.
+MAX_OFFSET = 1_000_000_000
 
 
 class TaskStatus(StrEnum):
@@ -184,7 +186,7 @@ class DownloadResult(BaseModel):
 class FramesRequest(BaseModel):
     max_frames: int = Field(ge=1)
     strategy: FrameStrategy = DEFAULT_FRAME_STRATEGY
-    max_side: int | None = Field(default=None, ge=64)  # longest side of the JPEGs; None: the service default
+    max_side: int | None = Field(default=None, ge=64, le=4096)  # longest side of the JPEGs; None: the service default
 
 
 class FrameRef(BaseModel):

@@ -10,10 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service_common.logging import configure_logging
 
-from .body_limit import BodySizeLimit
 from .config import GatewaySettings
 from .errors import install_error_handlers
+from .request_limits import RequestSizeLimits
 from .routes import info, media, openai_compat, tasks
+from .schemas import ErrorResponse, OpenAIErrorResponse
 from .security import ApiKeys, RateLimiter, authenticated_caller, is_loopback_host
 
 log = logging.getLogger("gateway")
@@ -61,6 +62,18 @@ def _body_limits(settings: GatewaySettings):
     return limit_for
 
 
+def refusals(model: type) -> dict:
+    """What every protected route may answer before it runs, for the OpenAPI document."""
+    return {
+        401: {"model": model, "description": "No API key, or not a valid one (only when the server has API_KEYS)"},
+        413: {"model": model, "description": "The request body is over MAX_REQUEST_BODY_KB (MAX_MODEL_REQUEST_MB "
+                                             "under /v1, MAX_UPLOAD_MB for uploads)"},
+        429: {"model": model, "description": "Over RATE_LIMIT (or, on POST /analyze, ACTIVE_TASKS_PER_KEY); "
+                                             "see Retry-After"},
+        431: {"model": model, "description": "The request headers are far larger than any client sends"},
+    }
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     if settings is None:
         # Built from the environment means this is the service process itself, so it owns logging.
@@ -85,8 +98,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = api_keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
-    # Added first, so it runs inside CORS: a 413 still carries the CORS headers a browser needs to read it.
-    app.add_middleware(BodySizeLimit, limit_for=_body_limits(settings))
+    # Added first, so it runs inside CORS: a 413 or 431 still carries the CORS headers a browser needs to read it.
+    app.add_middleware(RequestSizeLimits, limit_for=_body_limits(settings))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
@@ -98,9 +111,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(info.router)
     protected = [Depends(authenticated_caller)]
-    app.include_router(tasks.router, dependencies=protected)
-    app.include_router(media.router, dependencies=protected)
-    app.include_router(openai_compat.router, dependencies=protected)
+    app.include_router(tasks.router, dependencies=protected, responses=refusals(ErrorResponse))
+    app.include_router(media.router, dependencies=protected, responses=refusals(ErrorResponse))
+    app.include_router(openai_compat.router, dependencies=protected, responses=refusals(OpenAIErrorResponse))
     return app
 
 

@@ -24,9 +24,38 @@ def field_error(field: str, message: str, value: object, kind: str = "value_erro
     return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message, "input": value}])
 
 
+ECHOED_INPUT_CHARS = 200
+
+
+def _echoable(value: object) -> object:
+    """The offending input as a refusal may echo it: scalars only (a 900-deep list is not worth echoing,
+    and walking it would exhaust the stack), strings cut short, and nothing strict JSON cannot print
+    (a lone surrogate such as "\\ud800", NaN, 1e999): echoing must not turn a 422 into a 500."""
+    if isinstance(value, str):
+        text = value[:ECHOED_INPUT_CHARS] + ("…" if len(value) > ECHOED_INPUT_CHARS else "")
+        return json_safe(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return f"<{type(value).__name__}>"
+
+
+def json_safe(text: str) -> str:
+    """`text` with what UTF-8 cannot carry (lone surrogates) written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     # FastAPI's shape, minus pydantic's documentation links, which mean nothing to API users.
-    errors = [{k: v for k, v in error.items() if k != "url"} for error in exc.errors()]
+    errors = []
+    for error in exc.errors():
+        shown = {k: v for k, v in error.items() if k not in ("url", "input")}
+        shown["msg"] = json_safe(str(shown.get("msg", "")))
+        shown["loc"] = [json_safe(part) if isinstance(part, str) else part for part in shown.get("loc", ())]
+        if "input" in error:
+            shown["input"] = _echoable(error["input"])
+        errors.append(shown)
     return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
 
@@ -34,14 +63,18 @@ async def _refused(request: Request, exc: TaskRefused) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": exc.detail})
 
 
-async def _api_refusal(request: Request, exc: ApiRefusal) -> JSONResponse:
+def error_body(request: Request, detail: str, code: str, kind: str = "invalid_request_error") -> dict:
+    """`{"detail": ...}`, or under /v1 the OpenAI error shape, which the OpenAI SDKs turn into their
+    own exceptions (AuthenticationError, RateLimitError, ...)."""
     if request.url.path.startswith("/v1/"):
-        # The OpenAI SDKs read this shape (AuthenticationError, RateLimitError).
-        kind = "invalid_request_error" if exc.status == 401 else "rate_limit_error"
-        content = {"error": {"message": exc.detail, "type": kind, "param": None, "code": exc.code}}
-    else:
-        content = {"detail": exc.detail}
-    return JSONResponse(status_code=exc.status, content=content, headers=exc.headers)
+        return {"error": {"message": detail, "type": kind, "param": None, "code": code}}
+    return {"detail": detail}
+
+
+async def _api_refusal(request: Request, exc: ApiRefusal) -> JSONResponse:
+    kind = "invalid_request_error" if exc.status == 401 else "rate_limit_error"
+    return JSONResponse(status_code=exc.status, content=error_body(request, exc.detail, exc.code, kind),
+                        headers=exc.headers)
 
 
 async def _quota_exceeded(request: Request, exc: TaskQuotaExceeded) -> JSONResponse:
@@ -62,21 +95,21 @@ async def _unavailable(request: Request, exc: TransientError) -> JSONResponse:
     retry_after = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER_S
     return JSONResponse(
         status_code=503,
-        content={"detail": public_unavailable_detail(exc)},
+        content=error_body(request, public_unavailable_detail(exc), "service_unavailable", "server_error"),
         headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
     )
 
 
 async def _bad_gateway(request: Request, exc: PermanentError) -> JSONResponse:
     log.error("%s %s: %s", request.method, request.url.path, exc.message)
-    return JSONResponse(status_code=502, content={"detail": f"the task service failed: {exc.message}"})
+    detail = f"the task service failed: {exc.message}"
+    return JSONResponse(status_code=502, content=error_body(request, detail, "bad_gateway", "server_error"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error in %s %s", request.method, request.url.path)
-    return JSONResponse(
-        status_code=500, content={"detail": f"internal error ({type(exc).__name__}); see the gateway log"}
-    )
+    detail = f"internal error ({type(exc).__name__}); see the gateway log"
+    return JSONResponse(status_code=500, content=error_body(request, detail, "internal_error", "server_error"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

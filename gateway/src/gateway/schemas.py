@@ -211,3 +211,16 @@ class UploadResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Errors under /v1 come in the OpenAI shape, which the OpenAI SDKs turn into their exceptions."""
+
+    error: OpenAIErrorBody

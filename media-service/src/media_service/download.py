@@ -19,7 +19,7 @@ from service_common.contracts import (
     SubtitleTrack,
     VideoInfo,
 )
-from service_common.proxies import proxy_refusal
+from service_common.proxies import allowed_proxy, proxy_refusal
 
 from .config import MediaSettings
 from .download_job import DownloadChild
@@ -63,7 +63,7 @@ def checked_proxy(proxy: str | None, settings: MediaSettings, what: str) -> str 
     refusal = proxy_refusal(proxy, settings.allowed_proxies)
     if refusal:
         raise failure(f"{what} failed: {refusal}", 422, False)
-    return proxy.strip()
+    return allowed_proxy(proxy, settings.allowed_proxies)  # the operator's spelling, never the client's
 
 
 def _title(info: dict) -> str | None:

@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from media_service.egress import install_connect_guard, proxy_endpoints
+from media_service.egress import connect_guard_installed, install_connect_guard, proxy_endpoints
 from media_service.fetch_errors import Failure, classify
 from media_service.policy import (
     Limits,
@@ -21,6 +21,7 @@ from media_service.policy import (
     format_selector,
     info_refusal,
     media_key,
+    protocol_refusal,
     size_refusal,
 )
 from media_service.progress import ProgressEvents
@@ -45,6 +46,24 @@ class _Quiet:
 
     def error(self, msg: str) -> None:
         _record("error", msg)
+
+
+class UnguardedFetch(RuntimeError):
+    """A fetch was asked for in a process whose connection guard is not in place."""
+
+
+def _require_connect_guard() -> None:
+    # The generic extractor follows whatever a page names: without the guard it would reach anything.
+    if not connect_guard_installed():
+        raise UnguardedFetch("refusing to fetch: the connection guard is not installed in this process")
+
+
+def _without_plugins() -> None:
+    """yt-dlp imports plugins from config folders and sys.path; none are wanted, so none are loaded
+    (the API's equivalent of --no-plugin-dirs). Config files are read only by yt-dlp's command line."""
+    from yt_dlp.globals import plugin_dirs
+
+    plugin_dirs.value = []
 
 
 def _ydl_options(job: dict, events: ProgressEvents | None = None) -> dict:
@@ -73,11 +92,14 @@ def _ydl_options(job: dict, events: ProgressEvents | None = None) -> dict:
         "color": {"stdout": "no_color", "stderr": "no_color"},
         "logger": _Quiet(),
         "restrictfilenames": True,
+        # Every protocol in Python: an external downloader's connections escape the guard.
         "external_downloader": {"default": "native"},
         "hls_prefer_native": True,
         "usenetrc": False,
         "cookiefile": None,
         "cachedir": False,
+        # A fragment that failed (a refused destination among them) fails the download, not a gap in it.
+        "skip_unavailable_fragments": False,
         "max_filesize": limits.max_bytes,
         "socket_timeout": float(job.get("socket_timeout", 30)),
         "retries": 2,
@@ -152,14 +174,17 @@ def _event_stream() -> ProgressEvents:
 def download(job: dict) -> dict:
     """Extract, apply the policy, tell the service which video this is ("extracted" event with its
     media key), and download only if the service answers "go" on stdin (it may have it already)."""
+    _require_connect_guard()
     import yt_dlp
+    from yt_dlp.utils import determine_protocol
 
+    _without_plugins()
     events = _event_stream()
     limits = Limits.from_job(job)
     events.send("progress", state="extracting")
     with yt_dlp.YoutubeDL(_ydl_options(job, events)) as ydl:
         info = _first_video(ydl.extract_info(job["url"], download=False))
-        if refusal := info_refusal(info, limits):
+        if refusal := info_refusal(info, limits) or protocol_refusal(info, determine_protocol):
             raise PolicyRefusal(refusal)
         key = media_key(info)
         events.send("extracted", media_key=key)
@@ -181,21 +206,28 @@ def download(job: dict) -> dict:
     return {"ok": True, "info": result, "media_key": key}
 
 
-def fetch(job: dict) -> dict:
-    """Fetch one small file (a subtitle track) through yt-dlp's networking, so proxies apply alike."""
-    import yt_dlp
-    from yt_dlp.networking import Request
-
-    max_bytes = int(job["max_bytes"])
-    options = {
+def _fetch_options(job: dict) -> dict:
+    return {
         "quiet": True,
         "no_warnings": True,
         "logger": _Quiet(),
         "usenetrc": False,
+        "cookiefile": None,
+        "cachedir": False,
         "socket_timeout": float(job.get("socket_timeout", 30)),
         "proxy": job.get("proxy") or None,
     }
-    with yt_dlp.YoutubeDL(options) as ydl, ydl.urlopen(Request(job["url"])) as response:
+
+
+def fetch(job: dict) -> dict:
+    """Fetch one small file (a subtitle track) through yt-dlp's networking, so proxies apply alike."""
+    _require_connect_guard()
+    import yt_dlp
+    from yt_dlp.networking import Request
+
+    _without_plugins()
+    max_bytes = int(job["max_bytes"])
+    with yt_dlp.YoutubeDL(_fetch_options(job)) as ydl, ydl.urlopen(Request(job["url"])) as response:
         data = response.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise LookupError(f"the file is larger than the limit of {max_bytes} bytes")
@@ -205,6 +237,7 @@ def fetch(job: dict) -> dict:
 
 def youtube_transcript(job: dict) -> dict:
     """YouTube's captions; a failure comes back as a note in an ok result, for the chain goes on."""
+    _require_connect_guard()
     from media_service.youtube_captions import fetch_youtube_captions
 
     found = fetch_youtube_captions(

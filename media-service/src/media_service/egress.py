@@ -96,6 +96,14 @@ class EgressRefused(ConnectionRefusedError):
     """Raised inside the fetching process when a connection's destination is refused."""
 
 
+# Set once the guard is in place: fetching code checks it, so that no code path fetches unguarded.
+_guard_installed = False
+
+
+def connect_guard_installed() -> bool:
+    return _guard_installed
+
+
 def install_connect_guard(
     allow_cidrs: Iterable[str],
     allowed_endpoints: set[tuple[str, int]],
@@ -136,6 +144,8 @@ def install_connect_guard(
             raise EgressRefused(reason)
 
     sys.addaudithook(hook)
+    global _guard_installed
+    _guard_installed = True
 
 
 def _is_ip(host: str) -> bool:

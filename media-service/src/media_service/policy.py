@@ -4,6 +4,7 @@ key under which a video is stored, so that two URLs of one video share one downl
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Extractors whose ids are only file-name stems or page-local numbers: the final URL names the video.
@@ -11,6 +12,11 @@ URL_KEYED_EXTRACTORS = frozenset({"generic", "html5"})
 # post_live: the stream has just ended and its recording is still incomplete.
 LIVE_STATUSES = frozenset({"is_live", "is_upcoming", "post_live"})
 LIVE_REFUSAL = "live streams cannot be analysed"
+# Protocols that yt-dlp downloads in Python, under the connection guard; others (rtmp, rtsp, mms...)
+# it hands to ffmpeg or rtmpdump, whose connections the guard cannot see.
+NATIVE_PROTOCOLS = frozenset(
+    {"http", "https", "m3u8", "m3u8_native", "http_dash_segments", "http_dash_segments_generator", "f4m", "ism"}
+)
 
 
 class PolicyRefusal(Exception):
@@ -70,6 +76,16 @@ def info_refusal(info: dict, limits: Limits) -> str | None:
     if info.get("vcodec") == "none":
         return "the URL has audio only: the media has no video stream"
     return None
+
+
+def protocol_refusal(info: dict, protocol_of: Callable[[dict], str]) -> str | None:
+    """Why the chosen format(s) must not be downloaded over their protocol, or None.
+    `protocol_of` is yt-dlp's determine_protocol (a format's protocol, also when it names none)."""
+    formats = info.get("requested_formats") or [info]
+    unsupported = sorted({str(protocol_of(f)) for f in formats} - NATIVE_PROTOCOLS)
+    if not unsupported:
+        return None
+    return f"the video is served over {', '.join(unsupported)}, which the service does not fetch"
 
 
 def media_key(info: dict) -> str:

@@ -33,6 +33,7 @@ async def start_worker(
     """The fetch worker (media_service.download_worker) as a child process in `work_dir`."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
+        "-P",  # the work dir (its cwd) is not put on sys.path: nothing there is ever imported
         "-m",
         "media_service.download_worker",
         stdin=asyncio.subprocess.PIPE,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
+from service_common.contracts import MAX_OFFSET, OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
 from service_common.errors import ServiceError
 
 from . import tasks
@@ -68,7 +68,7 @@ async def get_task(task_id: str, request: Request, owner: Owner = "") -> TaskRec
 
 @router.get("/tasks", response_model=TaskPage)
 async def list_tasks(request: Request, limit: int = Query(100, ge=1, le=1000),
-                     offset: int = Query(0, ge=0), owner: Owner = "") -> TaskPage:
+                     offset: int = Query(0, ge=0, le=MAX_OFFSET), owner: Owner = "") -> TaskPage:
     total, records = await run_in_threadpool(partial(tasks.list_tasks, owner=owner), request.app.state.sessions,
                                              limit, offset)
     return TaskPage(total=total, tasks=records)

@@ -39,7 +39,11 @@ async def frame_image(task_id: str, index: int, orchestrator: Orchestrator) -> R
     "/uploads",
     response_model=UploadResponse,
     summary="Upload a video file to analyse",
-    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+               503: {"model": ErrorResponse, "description": "The media service is unavailable; see Retry-After"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary", "description": "the video file"}}}}}}},
 )
 async def upload(request: Request, settings: Settings) -> UploadResponse:
     """Send the file as multipart/form-data in a field named `file`; pass the returned `url` as

@@ -11,15 +11,30 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from ..clients.orchestrator import OrchestratorClient
+from ..errors import json_safe
+from ..schemas import OpenAIErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+def _documented(**answers: str) -> dict:
+    return {int(status.removeprefix("s")): {"model": OpenAIErrorResponse, "description": text}
+            for status, text in answers.items()}
+
+
+UNAVAILABLE = _documented(s503="The task service or the model server cannot be reached right now")
+CHAT_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["model", "messages"], "additionalProperties": True,
+    "properties": {"model": {"type": "string", "description": "a model id from GET /v1/models"},
+                   "messages": {"type": "array", "items": {"type": "object"}},
+                   "stream": {"type": "boolean"}}}}}}}
 
 ROUTES_TTL_S = 10.0
 
 
 def openai_error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
     """Errors in the OpenAI shape, which the SDKs turn into their own exceptions."""
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}},
+    return JSONResponse({"error": {"message": json_safe(message), "type": kind, "param": None, "code": code}},
                         status_code=status)
 
 
@@ -45,13 +60,14 @@ def _card(name: str, endpoint: dict) -> dict:
             "roles": endpoint["roles"], "tiers": endpoint["tiers"]}
 
 
-@router.get("/models", summary="Deployed models (OpenAI shape)")
+@router.get("/models", summary="Deployed models (OpenAI shape)", responses=UNAVAILABLE)
 async def list_models(request: Request) -> dict:
     routes = await model_routes(request)
     return {"object": "list", "data": [_card(name, endpoint) for name, endpoint in routes.items()]}
 
 
-@router.get("/models/{model_id:path}", summary="One deployed model (OpenAI shape)")
+@router.get("/models/{model_id:path}", summary="One deployed model (OpenAI shape)",
+            responses={**_documented(s404="No such model on this server"), **UNAVAILABLE})
 async def get_model(model_id: str, request: Request):
     routes = await model_routes(request)
     if model_id not in routes:
@@ -59,12 +75,15 @@ async def get_model(model_id: str, request: Request):
     return _card(model_id, routes[model_id])
 
 
-@router.post("/chat/completions", summary="Chat completion on a deployed model (OpenAI shape)")
+@router.post("/chat/completions", summary="Chat completion on a deployed model (OpenAI shape)",
+             openapi_extra=CHAT_REQUEST, responses={
+                 **_documented(s400="Not a JSON object with a `model` string, or refused by the model server",
+                               s404="No such model on this server"), **UNAVAILABLE})
 async def chat_completions(request: Request) -> Response:
     body = await request.body()  # capped by MAX_MODEL_REQUEST_MB before it gets here
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than any request needs
         return openai_error(400, "the body is not valid JSON", "invalid_json")
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), str):
         return openai_error(400, "the body must be a JSON object with a 'model' string", "invalid_request")

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 
-from service_common.contracts import TaskCreate
+from service_common.contracts import MAX_OFFSET, TaskCreate
 from service_common.proxies import allowed_proxy, proxy_refusal
 
 from ..deps import Orchestrator, Settings
@@ -46,6 +46,7 @@ def _parse_task_id(task_id: str) -> UUID:
     response_model=AnalyzeResponse,
     summary="Start a video analysis task",
     responses={
+        400: {"model": ErrorResponse, "description": "The body could not be read as JSON (e.g. not UTF-8)"},
         422: {"description": "Invalid request, or a quantization tier that is not deployed"},
         **UNAVAILABLE,
     },
@@ -96,7 +97,7 @@ async def get_task(task_id: str, orchestrator: Orchestrator) -> TaskResponse:
 async def list_tasks(
     orchestrator: Orchestrator,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Tasks to skip, newest first")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Tasks to skip, newest first")] = 0,
 ) -> TaskListResponse:
     page = await orchestrator.list_tasks(limit=limit, offset=offset)
     return TaskListResponse(

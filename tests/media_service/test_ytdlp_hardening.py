@@ -1,0 +1,191 @@
+"""yt-dlp as the fetch process runs it: a recent release, no external programs or downloaders, no
+credentials, cookies, plugins or config files, and no fetch at all without the connection guard."""
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+from yt_dlp.downloader import get_suitable_downloader
+from yt_dlp.downloader.external import ExternalFD, FFmpegFD
+
+from media_service.download_worker import _fetch_options, _ydl_options
+from tests.support.netguard import netguard_env
+from tests.support.processes import REPO
+
+from .conftest import counting_server
+from .ssrf_fixtures import guarded_service
+
+YT_DLP_FLOOR = (2026, 7, 4)  # the first release with the fixes the security review asked for
+JOB = {"out_dir": "/nonexistent", "max_bytes": 2**20, "max_duration_s": 60}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3])
+
+
+def test_installed_yt_dlp_is_at_least_the_floor():
+    assert _version(importlib.metadata.version("yt-dlp")) >= YT_DLP_FLOOR
+
+
+def test_the_dependency_floor_says_so():
+    project = tomllib.loads((REPO / "media-service" / "pyproject.toml").read_text())
+    floors = [re.fullmatch(r"yt-dlp>=([\d.]+)", d) for d in project["project"]["dependencies"]]
+    (floor,) = [m.group(1) for m in floors if m]
+    assert _version(floor) >= YT_DLP_FLOOR
+
+
+@pytest.mark.parametrize("options", [_ydl_options(JOB), _fetch_options(JOB)], ids=["download", "fetch"])
+def test_no_programs_credentials_or_cookies(options):
+    assert options.get("postprocessors", []) == []
+    assert not {"exec_cmd", "exec_before_dl_cmd", "netrc_cmd", "netrc_location", "cookiesfrombrowser"} & set(options)
+    assert options["usenetrc"] is False and options["cookiefile"] is None
+    assert not {"username", "password", "videopassword", "ap_username", "ap_password", "client_certificate"} & set(
+        options
+    )
+    assert "impersonate" not in options and "plugin_dirs" not in options
+
+
+def test_a_failed_fragment_fails_the_download():
+    # Skipping it would turn a refused segment into a gap, and the refusal into a vaguer error.
+    assert _ydl_options(JOB)["skip_unavailable_fragments"] is False
+
+
+@pytest.mark.parametrize("protocol", ["http", "https", "m3u8", "m3u8_native", "http_dash_segments"])
+def test_every_protocol_is_downloaded_by_yt_dlp_itself(protocol):
+    # An external downloader (curl, aria2c, ffmpeg) would connect where the audit hook cannot see.
+    options = _ydl_options(JOB)
+    info = {"url": f"https://example.invalid/v.{'m3u8' if 'm3u8' in protocol else 'mp4'}", "protocol": protocol}
+    downloader = get_suitable_downloader(info, options)
+    assert not issubclass(downloader, ExternalFD) and downloader is not FFmpegFD, downloader
+
+
+def test_curl_cffi_is_not_installed():
+    # Its requests are made in C (libcurl), out of the audit hook's sight.
+    assert importlib.util.find_spec("curl_cffi") is None
+    import yt_dlp
+
+    with yt_dlp.YoutubeDL(_fetch_options(JOB)) as ydl:
+        handlers = set(ydl._request_director.handlers)
+    assert handlers and not any("curl" in name.lower() for name in handlers), handlers
+
+
+UNGUARDED_CALLS = """
+import json, sys
+from media_service import download_worker as w
+job = json.loads(sys.argv[1])
+outcomes = {}
+for name in ("download", "fetch", "youtube_transcript"):
+    try:
+        getattr(w, name)(job)
+        outcomes[name] = "ran"
+    except w.UnguardedFetch as exc:
+        outcomes[name] = str(exc)
+    except BaseException as exc:
+        outcomes[name] = f"other: {exc!r}"
+print(json.dumps(outcomes), file=sys.stderr)
+"""
+
+
+def test_the_worker_refuses_to_fetch_without_the_connection_guard(site, tmp_path):
+    with counting_server(site) as origin:
+        job = {**JOB, "url": f"{origin.base}/clip.mp4", "out_dir": str(tmp_path), "out_path": str(tmp_path / "s")}
+        job |= {"video_id": "aaaaaaaaaaa", "allow_cidrs": ["127.0.0.1/32"]}
+        env = {**os.environ, **netguard_env(tmp_path / "breaches.log")}
+        done = subprocess.run(
+            [sys.executable, "-c", UNGUARDED_CALLS, json.dumps(job)],
+            capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+        )
+        outcomes = json.loads(done.stderr.strip().splitlines()[-1])
+        assert origin.connections == 0
+    assert set(outcomes.values()) == {"refusing to fetch: the connection guard is not installed in this process"}
+
+
+PLUGIN = "open({marker!r}, 'w').write('plugin ran')\n"
+
+
+def _plant_plugin_and_config(home: Path, marker: Path) -> dict[str, str]:
+    config = home / ".config"
+    package = config / "yt-dlp" / "plugins" / "marker" / "yt_dlp_plugins" / "extractor"
+    package.mkdir(parents=True)
+    (package / "marker_ie.py").write_text(PLUGIN.format(marker=str(marker)))
+    exec_line = f'--exec "touch {marker}.exec"\n--netrc-cmd "touch {marker}.netrc"\n'
+    (config / "yt-dlp" / "config").write_text(exec_line)
+    (home / "yt-dlp.conf").write_text(exec_line)
+    return {"HOME": str(home), "XDG_CONFIG_HOME": str(config)}
+
+
+def test_plugins_and_config_files_are_ignored(site, tmp_path):
+    home, marker = tmp_path / "home", tmp_path / "marker"
+    env = {**os.environ, **netguard_env(tmp_path / "breaches.log"), **_plant_plugin_and_config(home, marker)}
+    # The control: plain yt-dlp does run the planted plugin.
+    subprocess.run([sys.executable, "-c", "import yt_dlp; yt_dlp.YoutubeDL({'quiet': True})"], env=env, check=True)
+    assert marker.read_text() == "plugin ran"
+    marker.unlink()
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with counting_server(site) as origin:
+        job = {**JOB, "action": "download", "url": f"{origin.base}/clip.mp4", "out_dir": str(out)}
+        job |= {"result_path": str(tmp_path / "result.json"), "allow_cidrs": ["127.0.0.1/32"], "max_bytes": 2**25}
+        subprocess.run(
+            [sys.executable, "-P", "-m", "media_service.download_worker"],
+            input=json.dumps(job) + "\ngo\n", text=True, env=env, cwd=home, timeout=60, check=True,
+            capture_output=True,
+        )
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["ok"], result
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("marker")) == []
+
+
+OPTION_LOOKING_URLS = [
+    "--exec=touch {marker}",
+    "--exec touch {marker}",
+    "-o{marker}",
+    "--netrc-cmd=touch {marker}",
+    "--output={marker} http://127.0.0.1/",
+    "-- --exec=touch {marker}",
+]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    with guarded_service(tmp_path_factory.mktemp("hardening"), EGRESS_ALLOW_CIDRS="127.0.0.1/32") as running:
+        yield running
+
+
+@pytest.mark.parametrize("template", OPTION_LOOKING_URLS)
+def test_option_looking_urls_are_bad_urls_and_run_nothing(service, tmp_path, template):
+    marker = tmp_path / "marker"
+    response = httpx.post(f"{service.base}/downloads", json={"url": template.format(marker=marker)}, timeout=60)
+    assert response.status_code == 422, response.text
+    assert re.match(r"download failed: URL scheme '.*' is not supported", response.json()["detail"])
+    assert not marker.exists() and list(tmp_path.iterdir()) == []
+    assert service.breaches() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("rtmp://origin.example/live/v", "rtmp"),
+        ("rtsp://camera.example/stream", "rtsp"),
+        ("mms://origin.example/v.wmv", "mms"),
+        ("https://origin.example/v.mp4", None),
+        ("https://origin.example/v.m3u8", None),
+    ],
+)
+def test_only_protocols_that_yt_dlp_fetches_itself_are_downloaded(url, refused):
+    # rtmp, rtsp and mms go to ffmpeg or rtmpdump, whose connections the audit hook never sees.
+    from yt_dlp.utils import determine_protocol
+
+    from media_service.policy import protocol_refusal
+
+    reason = protocol_refusal({"url": url}, determine_protocol)
+    assert reason == (f"the video is served over {refused}, which the service does not fetch" if refused else None)
