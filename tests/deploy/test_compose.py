@@ -6,6 +6,7 @@ Needs no Docker daemon: docker-compose (Compose v2, from the dev dependencies) o
 import functools
 import json
 import os
+import re
 import subprocess
 from urllib.parse import urlsplit
 
@@ -170,9 +171,14 @@ def test_migrations_run_once_before_the_orchestrator(config):
     assert svc["gateway"]["depends_on"][orchestrator]["condition"] == "service_healthy"
 
 
-def test_postgres_15_with_a_volume(config):
+def test_postgres_with_a_volume_and_the_image_kubernetes_runs(config):
     postgres = services(config)["postgres"]
-    assert postgres["image"].startswith("postgres:15.")
+    # One PostgreSQL release everywhere: a data directory moved from compose to Kubernetes (or dumped by the
+    # backup CronJob's pg_dump) must not meet another major version.
+    kubernetes_images = set(re.findall(r"image: (postgres:\S+)", "".join(
+        path.read_text() for path in (ROOT / "deploy" / "kubernetes").rglob("*.yaml"))))
+    assert kubernetes_images == {postgres["image"]}
+    assert re.fullmatch(r"postgres:\d+\.\d+-bookworm", postgres["image"])
     assert [(v["type"], v["target"]) for v in postgres["volumes"]] == [("volume", "/var/lib/postgresql/data")]
     assert postgres["environment"]["POSTGRES_PASSWORD"] == PASSWORD
     assert postgres["healthcheck"]["test"][1] == "pg_isready"
