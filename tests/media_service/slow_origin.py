@@ -22,6 +22,7 @@ class SlowHandler(SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self.server.requests[self.path] += 1
         try:
             if self.path.startswith("/throttled/"):
                 self._throttled(Path(self.directory) / self.path.removeprefix("/throttled/"))
@@ -45,6 +46,7 @@ class SlowServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), partial(SlowHandler, directory=str(root)))
         self.pause_s = pause_s
         self.full_bodies: Counter = Counter()
+        self.requests: Counter = Counter()  # GETs per path, the extractor's look at the URL included
 
     @property
     def base(self) -> str:
