@@ -158,6 +158,43 @@ def test_frames_are_scaled_down_never_up(tmp_path):
     assert scaled_size(16000, 16000, 1120) == (1120, 1120)
 
 
+def _still(path: Path, before_input: tuple[str, ...] = (), source: str | None = None) -> Path:
+    """A 2 s still 320x180 picture that no turn or mirroring maps onto itself (a big white box in one
+    corner, a grey bar near another), or `source` re-encoded or re-muxed."""
+    if source is None:
+        picture = ("color=black:size=320x180:rate=10,drawbox=x=0:y=0:w=120:h=50:color=white:t=fill,"
+                   "drawbox=x=280:y=90:w=20:h=80:color=gray:t=fill")
+        inputs = ["-f", "lavfi", "-i", picture, "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "5"]
+    else:
+        inputs = [*before_input, "-i", str(source), *(["-c", "copy"] if before_input else ["-c:v", "libx264"])]
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", *inputs, str(path)], check=True, timeout=60)
+    return path
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_phone_videos_are_turned_the_way_players_show_them(tmp_path, degrees):
+    """A phone stores a portrait video as landscape pictures plus a display matrix; the frames must be
+    what a player shows. The reference is ffmpeg's own rendering: it applies the matrix when re-encoding."""
+    upright = _still(tmp_path / "upright.mp4")
+    stored = _still(tmp_path / "stored.mp4", ("-display_rotation", str(degrees)), upright)
+    as_played = _still(tmp_path / "played.mp4", source=stored)
+    result, out = run(stored, tmp_path, "uniform", 1, max_side=4000)
+    frame = cv2.imread(str(out / "0.jpg"), cv2.IMREAD_GRAYSCALE)
+    _, reference_dir = run(as_played, tmp_path, "uniform", 1, max_side=4000)
+    reference = cv2.imread(str(reference_dir / "0.jpg"), cv2.IMREAD_GRAYSCALE)
+    expected = (180, 320) if degrees == 180 else (320, 180)
+    assert reference.shape == frame.shape == expected
+    assert (result.frames[0].height, result.frames[0].width) == expected
+    assert np.abs(frame.astype(int) - reference).mean() < 4
+    # The comparison can tell turns apart: the stored picture turned any other way differs.
+    _, stored_dir = run(upright, tmp_path, "uniform", 1, max_side=4000)
+    unturned = cv2.imread(str(stored_dir / "0.jpg"), cv2.IMREAD_GRAYSCALE)
+    for turns in range(4):
+        candidate = np.rot90(unturned, turns)
+        if candidate.shape == reference.shape and np.abs(candidate.astype(int) - reference).mean() < 4:
+            assert turns == round(degrees / 90) % 4
+
+
 def test_a_video_shorter_than_max_frames_gives_what_it_has(tmp_path):
     video = make_numbered_video(tmp_path / "three.mp4", 3)
     result, out = run(video, tmp_path, "uniform", 8)

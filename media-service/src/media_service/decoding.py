@@ -183,10 +183,27 @@ def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """How many quarter turns counter-clockwise the frame is shown with (0-3).
+
+    Phones store a portrait video as landscape pictures plus a display matrix that says "turn by 90
+    degrees"; players apply it, and so must frames a model or a person looks at. Angles that are not
+    quarter turns are rounded to the nearest one; a mirroring in the matrix is not applied.
+    """
+    try:
+        angle = float(frame.rotation or 0)
+    except (TypeError, ValueError):  # a display matrix PyAV cannot read
+        return 0
+    return round(angle / 90) % 4 if np.isfinite(angle) else 0
+
+
 def to_bgr(frame: av.VideoFrame, max_side: int) -> np.ndarray:
-    """The frame as a BGR array for OpenCV, scaled down first so that a huge frame never exists in RGB."""
+    """The frame as shown (turned as its display matrix says) as a BGR array for OpenCV, scaled down
+    first so that a huge frame never exists in RGB."""
     width, height = scaled_size(frame.width, frame.height, max_side)
-    return frame.reformat(width=width, height=height, format="bgr24", interpolation="AREA").to_ndarray()
+    image = frame.reformat(width=width, height=height, format="bgr24", interpolation="AREA").to_ndarray()
+    turns = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
 def _plane(frame: av.VideoFrame, index: int, step: int) -> np.ndarray:
