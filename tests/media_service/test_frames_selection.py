@@ -195,6 +195,28 @@ def test_phone_videos_are_turned_the_way_players_show_them(tmp_path, degrees):
             assert turns == round(degrees / 90) % 4
 
 
+def test_non_square_pixels_are_stretched_the_way_players_show_them(tmp_path):
+    """A widescreen DVD stores 720x480 pixels each 32/27 wide: shown at 853x480. The reference is
+    ffmpeg's rendering with square pixels."""
+    picture = ("color=black:size=720x480:rate=10,drawbox=x=0:y=0:w=240:h=120:color=white:t=fill,"
+               "drawbox=x=600:y=300:w=60:h=150:color=gray:t=fill")
+    stored = tmp_path / "dvd.mp4"
+    encode = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "5"]
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"{picture},setsar=32/27", "-t", "2",
+                    *encode, str(stored)], check=True, timeout=60)
+    square = tmp_path / "square.mp4"
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-i", str(stored), "-vf", "scale=854:480,setsar=1",
+                    *encode, str(square)], check=True, timeout=60)
+    result, out = run(stored, tmp_path, "uniform", 1, max_side=4000)
+    assert (result.frames[0].width, result.frames[0].height) == (853, 480)
+    frame = cv2.imread(str(out / "0.jpg"), cv2.IMREAD_GRAYSCALE)
+    _, reference_dir = run(square, tmp_path, "uniform", 1, max_side=4000)
+    reference = cv2.resize(cv2.imread(str(reference_dir / "0.jpg"), cv2.IMREAD_GRAYSCALE), (853, 480))
+    assert np.abs(frame.astype(int) - reference).mean() < 4
+    result, _ = run(stored, tmp_path, "scenes", 1, max_side=640)
+    assert (result.frames[0].width, result.frames[0].height) == (640, 360)
+
+
 def test_a_video_shorter_than_max_frames_gives_what_it_has(tmp_path):
     video = make_numbered_video(tmp_path / "three.mp4", 3)
     result, out = run(video, tmp_path, "uniform", 8)

@@ -66,6 +66,7 @@ class Video:
         start = self.stream.start_time * time_base if self.stream.start_time is not None else 0
         self.clock = Clock(float(start), float(time_base))
         self.width, self.height = width, height
+        self.pixel_aspect = pixel_aspect(context.sample_aspect_ratio or self.stream.sample_aspect_ratio)
 
     def duration(self) -> float | None:
         if self.stream.duration:
@@ -197,10 +198,20 @@ def quarter_turns(frame: av.VideoFrame) -> int:
     return round(angle / 90) % 4 if np.isfinite(angle) else 0
 
 
-def to_bgr(frame: av.VideoFrame, max_side: int) -> np.ndarray:
-    """The frame as shown (turned as its display matrix says) as a BGR array for OpenCV, scaled down
-    first so that a huge frame never exists in RGB."""
-    width, height = scaled_size(frame.width, frame.height, max_side)
+def pixel_aspect(sample_aspect_ratio) -> float:
+    """Width over height of one stored pixel: 1 for nearly every video, 32/27 for a widescreen DVD.
+    A ratio that is missing (0/1) or absurd counts as square pixels."""
+    try:
+        ratio = float(sample_aspect_ratio or 0)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return 1.0
+    return ratio if 0.25 <= ratio <= 4 else 1.0
+
+
+def to_bgr(frame: av.VideoFrame, max_side: int, pixel_aspect: float = 1.0) -> np.ndarray:
+    """The frame as a player shows it, as a BGR array for OpenCV: stretched to square pixels, turned as
+    its display matrix says, and scaled down first so that a huge frame never exists in RGB."""
+    width, height = scaled_size(max(1, round(frame.width * pixel_aspect)), frame.height, max_side)
     image = frame.reformat(width=width, height=height, format="bgr24", interpolation="AREA").to_ndarray()
     turns = quarter_turns(frame)
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

@@ -37,8 +37,8 @@ class Picked:
     signature: Signature
 
 
-def _picked(time: float, frame: av.VideoFrame, max_side: int) -> Picked:
-    image = to_bgr(frame, max_side)
+def _picked(video: Video, time: float, frame: av.VideoFrame, max_side: int) -> Picked:
+    image = to_bgr(frame, max_side, video.pixel_aspect)
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise UnreadableVideo("gave a frame that cannot be saved as JPEG")
@@ -75,7 +75,7 @@ def uniform_targets(duration: float, max_frames: int) -> list[float]:
 
 def _exact(video: Video, plan: list[tuple[float, float]], max_side: int) -> dict[float, Picked]:
     return {
-        target: _picked(time, frame, max_side) for target, time, frame in video.exact_frames(plan)
+        target: _picked(video, time, frame, max_side) for target, time, frame in video.exact_frames(plan)
     }
 
 
@@ -90,7 +90,7 @@ def uniform_frames(video: Video, duration: float, max_frames: int, max_side: int
             continue  # nothing decodes from here on (a truncated file): fewer frames
         time, frame = found
         if abs(target - time) <= spacing / 2:
-            picked[target] = _picked(time, frame, max_side)
+            picked[target] = _picked(video, time, frame, max_side)
             continue
         # Keyframes sparser than the targets: a keyframe this far off would repeat a neighbour's
         # frame or miss the slice, so decode forward from it to the target itself.
@@ -128,7 +128,7 @@ def scene_frames(video: Video, duration: float, max_frames: int, max_side: int) 
     for keyframe in chosen:
         found = video.keyframe_at_or_before(keyframe.time)
         if found is not None:
-            picked.append(_picked(found[0], found[1], max_side))
+            picked.append(_picked(video, found[0], found[1], max_side))
     note = f"{scenes} scene{'s' if scenes != 1 else ''} found"
     return picked, note
 
