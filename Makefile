@@ -25,7 +25,7 @@ run: setup
 	@echo "Gateway on http://127.0.0.1:$(PORT) (API docs at /docs); Ctrl-C stops every service."
 	GATEWAY_PORT=$(PORT) .venv/bin/honcho -d $(CURDIR) -f deploy/local/Procfile start
 
-test: setup container-tools
+test: setup system-tools
 	.venv/bin/python -m pytest
 
 # Benchmarks write their method and figures to docs/benchmarks.md (not part of `make test`).
@@ -42,14 +42,17 @@ lock: | $(UV)
 clean:
 	rm -rf .venv .tools var
 
-# podman, runc and debootstrap build and run the images in tests/deploy/test_podman_smoke.py; installed
-# with apt when missing (as root; elsewhere install them yourself, or set CONTAINER_SMOKE=0 to leave that test out).
-.PHONY: container-tools deploy-smoke
-container-tools:
+# Programs from the system the tests need: podman, runc and debootstrap build and run the images in
+# tests/deploy/test_podman_smoke.py, Node.js runs the API guide's JavaScript example. Installed with apt
+# when missing (as root; elsewhere install them yourself, or set CONTAINER_SMOKE=0 to leave the image test out).
+.PHONY: system-tools deploy-smoke
+system-tools:
+	@command -v node >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; }
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || \
 		[ "$$CONTAINER_SMOKE" = 0 ] || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc debootstrap; }
 
 # Only the container check: build every image (deploy/docker/) and run the CPU stack through one analysis.
-deploy-smoke: setup container-tools
+deploy-smoke: setup system-tools
 	.venv/bin/python scripts/container_smoke.py
