@@ -4,6 +4,7 @@ Every frame of a "numbered" video carries its frame number as 12 black/white str
 read from the JPEG which frame it is and check the timestamp reported for it.
 """
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -12,13 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from media_service.decoding import NoVideoStream, UnreadableVideo, scaled_size
+from media_service.decoding import NoVideoStream, UnreadableVideo, open_video, scaled_size
 from media_service.scenes import Keyframe, Signature, choose
 from media_service.selection import extract_frames, probe_video
 from tests.support.videos import FFMPEG, make_video
 
 BITS = 12
 FPS = 25
+FAST_ENCODING = {"libx264": ["-preset", "ultrafast"], "libvpx-vp9": ["-deadline", "realtime", "-cpu-used", "8"],
+                 "libsvtav1": ["-preset", "12"]}
 
 
 def make_numbered_video(path: Path, count: int, codec: str = "libx264", gop: int | None = None,
@@ -33,8 +36,10 @@ def make_numbered_video(path: Path, count: int, codec: str = "libx264", gop: int
             "-r", str(FPS), "-i", "-", "-c:v", codec, "-pix_fmt", "yuv420p", *extra]
     if gop:
         args += ["-g", str(gop)]
-    args += ["-preset", "ultrafast"] if codec == "libx264" else ["-deadline", "realtime", "-cpu-used", "8"]
-    subprocess.run([*args, str(path)], input=frames.tobytes(), check=True, timeout=120)
+    args += FAST_ENCODING.get(codec, [])
+    # SVT-AV1 prints its settings unless told to log errors only.
+    subprocess.run([*args, str(path)], input=frames.tobytes(), check=True, timeout=120,
+                   env={**os.environ, "SVT_LOG": "1"})
     return path
 
 
@@ -107,6 +112,41 @@ def test_uniform_uses_keyframes_near_targets_and_decodes_exactly_where_they_are_
     result, out = run(numbered["one-keyframe"], tmp_path, "uniform", 8)
     expected = [0.0] + [(i + 0.5) * 1.25 for i in range(1, 8)]
     assert [f.timestamp for f in result.frames] == pytest.approx(expected, abs=0.05)
+    assert_true_timestamps(result, out)
+
+
+@pytest.fixture(scope="module")
+def seek_tricky(tmp_path_factory) -> dict[str, Path]:
+    """Formats whose decoders or seeks behave unlike MP4's: AV1 (libdav1d reads `skip_frame` only
+    when it opens), and MPEG-TS, which every HLS download is (seeks land a keyframe late, or past the
+    end after the last keyframe). Keyframes at least every 2 s."""
+    root = tmp_path_factory.mktemp("seek-tricky")
+    return {
+        "av1": make_numbered_video(root / "n-av1.mp4", 250, codec="libsvtav1", gop=50),
+        "h264-ts": make_numbered_video(root / "n.ts", 250, gop=50),
+        "mpeg2-ts": make_numbered_video(root / "n-mpeg2.ts", 250, codec="mpeg2video", gop=25),
+    }
+
+
+@pytest.mark.parametrize("kind", ["av1", "h264-ts", "mpeg2-ts"])
+def test_av1_and_mpeg_ts_give_every_frame_asked_for_at_the_right_keyframes(seek_tricky, tmp_path, kind):
+    path = seek_tricky[kind]
+    with open_video(path) as video:
+        keyframes = [time for time, _ in video.keyframes()]
+        assert keyframes[0] == pytest.approx(0.0, abs=1e-6) and len(keyframes) >= 5
+        for moment in (0.0, 0.3, 1.0, 2.0, 2.5, 5.99, 8.0, 9.9, 12.0):
+            time, _ = video.keyframe_at_or_before(moment)
+            assert time == max(k for k in keyframes if k <= moment + 1e-6), moment
+    for max_frames in (4, 8):
+        result, out = run(path, tmp_path, "uniform", max_frames)
+        assert len(result.frames) == max_frames, result.note
+        half_slice = 10 / max_frames / 2
+        for frame, target in zip(result.frames, [(i + 0.5) * 10 / max_frames for i in range(max_frames)],
+                                 strict=True):
+            assert abs(frame.timestamp - target) <= half_slice + 0.04
+        assert_true_timestamps(result, out)
+    result, out = run(path, tmp_path, "scenes", 8)
+    assert result.frames[0].timestamp == 0.0 and len(result.frames) >= 4
     assert_true_timestamps(result, out)
 
 
@@ -279,7 +319,8 @@ def test_a_truncated_file_gives_frames_from_its_readable_part_or_is_refused(tmp_
         assert max(f.timestamp for f in result.frames) < 6.0  # well into the second half: nothing
         assert_true_timestamps(result, out)
     result, _ = run(cut, tmp_path, "uniform", 8)
-    assert "cannot be decoded" in result.note
+    assert "can be decoded (damaged or cut short?)" in result.note
+    assert f"no frame after {result.frames[-1].timestamp:.1f} s of 10.0 s" in result.note
 
 
 def signature_of(value: float, pattern: int = 0) -> Signature:

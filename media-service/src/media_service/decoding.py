@@ -7,6 +7,7 @@ keyframe before a moment up to it) is the exception. PyAV rather than OpenCV: Op
 approximate on some containers and does not say which frame it landed on.
 """
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ import numpy as np
 # A decoded frame is width*height*1.5 bytes before any scaling; above this a file is refused
 # rather than risking the service's memory (16384x16384 is ~400 MB per frame).
 MAX_PIXELS = 16384 * 16384
+# Two times closer than this are one moment (times of the same frame computed twice).
+SAME_TIME_S = 1e-6
+# How far before a moment a seek goes when one to the moment itself lands after it (None: the start).
+SEEK_BACK_S = (0.0, 1.0, 4.0, 16.0, 64.0, None)
 # Frame threading keeps one decoded frame per thread; for huge frames that multiplies memory.
 FRAME_THREADS_MAX_PIXELS = 3840 * 2160
 
@@ -49,6 +54,7 @@ class Video:
 
     def __init__(self, container: av.container.InputContainer):
         self.container = container
+        self._exact: tuple[av.container.InputContainer, av.video.stream.VideoStream] | None = None
         if not container.streams.video:
             raise NoVideoStream("has no video stream")
         self.stream = container.streams.video[0]
@@ -89,30 +95,85 @@ class Video:
         return end
 
     def _rewind(self) -> None:
-        try:
-            self.container.seek(self.clock.pts(0), stream=self.stream, backward=True)
-        except av.FFmpegError:
-            pass
+        self._seek(self.container, self.stream, None)
 
-    def _frames(self) -> Iterator[av.VideoFrame]:
-        """Frames from the current position; a decoding error ends them (truncated files)."""
+    def _seek(self, container, stream, seconds: float | None) -> bool:
+        """Seek to a keyframe at or before `seconds`, or to the very start (None or not after 0)."""
         try:
-            yield from self.container.decode(self.stream)
-        except (av.FFmpegError, EOFError):
-            return
+            if seconds is None or seconds <= 0:
+                # Not the first frame's own timestamp: MPEG-TS seeks to that land a keyframe late.
+                container.seek(0, backward=True)
+            else:
+                container.seek(self.clock.pts(seconds), stream=stream, backward=True)
+        except av.FFmpegError:
+            return False
+        return True
+
+    def _timed_frames(self, container, stream, damage: list | None = None) -> Iterator[tuple[float, av.VideoFrame]]:
+        """Frames from the current position with their times. A decoding error ends them (a truncated
+        or damaged file) and is added to `damage`."""
+        try:
+            for frame in container.decode(stream):
+                time = self.clock.seconds(frame)
+                if time is not None:
+                    yield time, frame
+        except (av.FFmpegError, EOFError) as error:
+            if damage is not None:
+                damage.append(error)
+
+    def _frames_from_keyframe(self, container, stream, seconds: float, damage: list | None = None
+                              ) -> tuple[Iterator, bool]:
+        """Timed frames decoded from a keyframe at or before `seconds` (from the first frame when there
+        is none), and whether that keyframe may not be the last one before `seconds`.
+
+        In MP4, WebM and MKV a seek lands on the keyframe asked for. In MPEG-TS (what an HLS download
+        is) it often lands a keyframe late, or past the end after the last keyframe; then the seek goes
+        further back and decoding skips forward.
+        """
+        for back in SEEK_BACK_S:
+            start = None if back is None else seconds - back
+            if not self._seek(container, stream, start):
+                break
+            if damage is not None:
+                damage.clear()  # only the attempt that is kept counts
+            frames = self._timed_frames(container, stream, damage)
+            first = next(frames, None)  # None: landed past the last keyframe (MPEG-TS), or a damaged part
+            at_start = start is None or start <= 0
+            if first is not None and (first[0] <= seconds + SAME_TIME_S or at_start):
+                return itertools.chain([first], frames), back != 0
+            if at_start:
+                break
+        return iter(()), False
+
+    def _every_frame_decoder(self) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+        """The file opened a second time, for decoding every frame. Some decoders (libdav1d, for AV1)
+        read `skip_frame` only when they open: once asked for keyframes only, they never give another
+        kind, so the keyframe reads and the exact reads cannot share one decoder."""
+        if self._exact is None:
+            container = av.open(self.container.name, metadata_errors="ignore")
+            stream = container.streams[self.stream.index]
+            stream.codec_context.thread_type = self.stream.codec_context.thread_type
+            self._exact = container, stream
+        return self._exact
+
+    def close(self) -> None:
+        if self._exact is not None:
+            self._exact[0].close()
+            self._exact = None
+        self.container.close()
 
     def keyframe_at_or_before(self, seconds: float) -> tuple[float, av.VideoFrame] | None:
-        """The keyframe a seek to `seconds` lands on, with its own time; None if nothing decodes."""
+        """The last keyframe at or before `seconds` (the first one when none is), with its own time;
+        None if nothing decodes."""
         self.stream.codec_context.skip_frame = "NONKEY"
-        try:
-            self.container.seek(max(self.clock.pts(seconds), 0), stream=self.stream, backward=True)
-        except av.FFmpegError:
-            return None
-        for frame in self._frames():
-            time = self.clock.seconds(frame)
-            if time is not None:
-                return time, frame
-        return None
+        frames, look_further = self._frames_from_keyframe(self.container, self.stream, seconds)
+        found = next(frames, None)
+        if look_further:
+            for time, frame in frames:  # keyframes only: the rest never reaches the decoder's output
+                if time > seconds + SAME_TIME_S:
+                    break
+                found = time, frame
+        return found
 
     def exact_frames(self, targets: list[tuple[float, float]]) -> Iterator[tuple[float, float, av.VideoFrame]]:
         """For each (target, keyframe before it) in time order: (target, time, frame shown then).
@@ -120,22 +181,17 @@ class Video:
         Decoding runs forward from a keyframe; a target whose keyframe is not ahead of where decoding
         already is continues from there instead of seeking back, so nothing is decoded twice.
         """
-        self.stream.codec_context.skip_frame = "DEFAULT"
-        frames: Iterator[av.VideoFrame] = iter(())
+        container, stream = self._every_frame_decoder()
+        frames: Iterator[tuple[float, av.VideoFrame]] = iter(())
+        damage: list[Exception] = []
         position = None  # time of the last frame decoded
         previous: tuple[float, av.VideoFrame] | None = None
         for target, keyframe in targets:
             if position is None or keyframe > position or target < position:
-                try:
-                    self.container.seek(max(self.clock.pts(keyframe), 0), stream=self.stream, backward=True)
-                except av.FFmpegError:
-                    continue
-                frames, previous = self._frames(), None
+                frames, _ = self._frames_from_keyframe(container, stream, keyframe, damage)
+                previous = None
             shown = None
-            for frame in frames:
-                time = self.clock.seconds(frame)
-                if time is None:
-                    continue
+            for time, frame in frames:
                 position = time
                 if time > target:
                     # The frame on screen at `target` is the last one that started at or before it.
@@ -144,7 +200,9 @@ class Video:
                     break
                 previous = (time, frame)
             else:
-                shown = previous  # the target lies past the last frame: the last frame shows
+                # The target lies past the last frame: the last frame shows, unless the frames stopped
+                # at damage (a cut-off file whose index promises more): then nothing is known there.
+                shown = None if damage else previous
             if shown is not None:
                 yield target, shown[0], shown[1]
 
@@ -173,9 +231,14 @@ def open_video(path) -> Iterator[Video]:
     except (av.FFmpegError, OSError, UnicodeDecodeError):
         raise UnreadableVideo("is not a video file that can be read") from None
     try:
-        yield Video(container)
-    finally:
+        video = Video(container)
+    except BaseException:
         container.close()
+        raise
+    try:
+        yield video
+    finally:
+        video.close()
 
 
 def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:

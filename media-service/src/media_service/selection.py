@@ -24,6 +24,8 @@ MAX_FRAMES = 256
 # Scene detection needs keyframes at least this often (as a share of the video, per frame asked);
 # with fewer (a screen recording with one keyframe) frames are decoded at evenly spaced moments.
 SPARSE_SHARE = 4
+# A video whose last decodable frame comes this long (or a slice) before its stated end is cut short.
+DAMAGED_TAIL_S = 2.0
 
 
 @dataclass(eq=False)
@@ -161,8 +163,12 @@ def extract_frames(
     if not frames:
         raise UnreadableVideo("has no frame that can be decoded")
     if len(frames) < max_frames:
+        last = picked[-1].time
         if strategy == "scenes":
             why = "the others would repeat what these show"
+        elif duration - last > max(duration / max_frames, DAMAGED_TAIL_S):
+            # The moments past the last frame that decodes got that frame (as the end of a video does).
+            why = f"no frame after {last:.1f} s of {duration:.1f} s can be decoded (damaged or cut short?)"
         elif len(picked) < max_frames:
             why = "part of the video cannot be decoded (damaged or cut short?)"
         else:
