@@ -150,6 +150,28 @@ def test_av1_and_mpeg_ts_give_every_frame_asked_for_at_the_right_keyframes(seek_
     assert_true_timestamps(result, out)
 
 
+# What the README says frames are read from: (file name, encoder, output options).
+FORMATS = [
+    ("hevc-10bit.mp4", "libx265",
+     ("-pix_fmt", "yuv420p10le", "-preset", "ultrafast", "-x265-params", "log-level=error")),
+    ("mpeg4.avi", "mpeg4", ("-q:v", "3")),
+    ("mjpeg.avi", "mjpeg", ("-pix_fmt", "yuvj420p")),
+    ("prores.mov", "prores_ks", ("-pix_fmt", "yuv422p10le")),
+    ("theora.ogv", "libtheora", ("-q:v", "7")),
+    ("anim.gif", "gif", ("-pix_fmt", "pal8")),
+    ("interlaced.mkv", "libx264", ("-flags", "+ildct+ilme")),
+]
+
+
+@pytest.mark.parametrize(("name", "codec", "options"), FORMATS, ids=[f[0] for f in FORMATS])
+def test_other_codecs_and_containers(tmp_path, name, codec, options):
+    video = make_numbered_video(tmp_path / name, 100, codec=codec, gop=25, extra=options)
+    for strategy in ("uniform", "scenes"):
+        result, out = run(video, tmp_path, strategy, 4)
+        assert len(result.frames) == 4, result.note
+        assert_true_timestamps(result, out)
+
+
 def test_scenes_fall_back_to_even_moments_when_keyframes_are_sparse(numbered, tmp_path):
     result, out = run(numbered["one-keyframe"], tmp_path, "scenes", 5)
     assert "sparse" in result.note
