@@ -172,6 +172,24 @@ def test_other_codecs_and_containers(tmp_path, name, codec, options):
         assert_true_timestamps(result, out)
 
 
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_a_cover_picture_stored_first_is_not_taken_for_the_video(tmp_path, container):
+    """Files with cover art put it in a one-frame MJPEG video track, in MKV as a plain track ahead of
+    the video: the frames must come from the video all the same."""
+    video = make_numbered_video(tmp_path / "n.mp4", 100, gop=25)
+    cover = tmp_path / "cover.png"
+    cv2.imwrite(str(cover), np.full((300, 300, 3), (0, 0, 255), np.uint8))
+    both = tmp_path / f"with-cover.{container}"
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-i", str(cover), "-i", str(video), "-map", "0", "-map", "1",
+                    "-c:v:0", "mjpeg", "-c:v:1", "copy", "-disposition:v:0", "attached_pic", str(both)],
+                   check=True, timeout=60)
+    assert probe_video(both) == pytest.approx(4.0, abs=0.05)
+    for strategy in ("uniform", "scenes"):
+        result, out = run(both, tmp_path, strategy, 4)
+        assert len(result.frames) == 4 and {(f.width, f.height) for f in result.frames} == {(192, 108)}
+        assert_true_timestamps(result, out)
+
+
 def test_scenes_fall_back_to_even_moments_when_keyframes_are_sparse(numbered, tmp_path):
     result, out = run(numbered["one-keyframe"], tmp_path, "scenes", 5)
     assert "sparse" in result.note

@@ -43,15 +43,16 @@ def _duration(container, stream) -> float | None:
 def audio_info(path: Path) -> AudioInfo:
     try:
         with av.open(str(path)) as container:
-            if not container.streams.audio:
+            stream = container.streams.best("audio")
+            if stream is None:
                 return AudioInfo(False, None)
-            return AudioInfo(True, _duration(container, container.streams.audio[0]))
+            return AudioInfo(True, _duration(container, stream))
     except (av.FFmpegError, OSError):
         return AudioInfo(False, None)
 
 
 def write_wav(path: Path, out: Path, start: float = 0.0, duration: float | None = None) -> float:
-    """Write `duration` seconds (default: to the end) of the first audio track from `start` as WAV.
+    """Write `duration` seconds (default: to the end) of the main audio track from `start` as WAV.
 
     Raises NoAudio, StartPastEnd, or WindowTooLong when more than MAX_WINDOW_S would be written.
     Returns the seconds written.
@@ -64,9 +65,9 @@ def write_wav(path: Path, out: Path, start: float = 0.0, duration: float | None 
     except (av.FFmpegError, OSError) as exc:
         raise NoAudio("the video cannot be read") from exc
     with container:
-        if not container.streams.audio:
+        stream = container.streams.best("audio")  # the main track, as players choose it
+        if stream is None:
             raise NoAudio("the video has no audio track")
-        stream = container.streams.audio[0]
         total = _duration(container, stream)
         if total is not None and start >= total and start > 0:
             raise StartPastEnd(f"start {start:g} s is past the end of the audio ({total:g} s)")

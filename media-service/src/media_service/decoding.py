@@ -55,9 +55,12 @@ class Video:
     def __init__(self, container: av.container.InputContainer):
         self.container = container
         self._exact: tuple[av.container.InputContainer, av.video.stream.VideoStream] | None = None
-        if not container.streams.video:
+        # FFmpeg's choice, as players make it: a cover picture stored as a one-frame video track, or a
+        # second angle, is not the video, whichever comes first in the file.
+        stream = container.streams.best("video")
+        if stream is None:
             raise NoVideoStream("has no video stream")
-        self.stream = container.streams.video[0]
+        self.stream = stream
         context = self.stream.codec_context
         width, height = context.width, context.height
         if width <= 0 or height <= 0:

@@ -37,11 +37,12 @@ def probe_media(path: Path) -> MediaFacts:
     except (av.FFmpegError, ValueError, OSError) as exc:
         raise UnreadableMedia(str(exc)) from None
     try:
-        video = next(iter(container.streams.video), None)
+        video = container.streams.best("video")  # not a cover picture stored as a video track
         if video is None:
-            if not container.streams.audio:
+            audio = container.streams.best("audio")
+            if audio is None:
                 raise UnreadableMedia("no audio or video stream")
-            return MediaFacts(duration=_duration(container, container.streams.audio[0]), has_video=False)
+            return MediaFacts(duration=_duration(container, audio), has_video=False)
         duration = _duration(container, video)
         try:
             for count, packet in enumerate(container.demux(video)):
