@@ -19,8 +19,9 @@ from yt_dlp.downloader.external import ExternalFD, FFmpegFD
 from media_service.download_worker import _fetch_options, _ydl_options
 from tests.support.netguard import netguard_env
 from tests.support.processes import REPO
+from tests.support.videos import FFMPEG
 
-from .conftest import counting_server
+from .conftest import counting_server, media_service
 from .ssrf_fixtures import guarded_service
 
 YT_DLP_FLOOR = (2026, 7, 4)  # the first release with the fixes the security review asked for
@@ -189,3 +190,46 @@ def test_only_protocols_that_yt_dlp_fetches_itself_are_downloaded(url, refused):
 
     reason = protocol_refusal({"url": url}, determine_protocol)
     assert reason == (f"the video is served over {refused}, which the service does not fetch" if refused else None)
+
+
+FAKE_FFMPEG = """#!/bin/sh
+# Answers yt-dlp's version probe like a real ffmpeg; any other use is logged and fails.
+case "$*" in *-bsfs*|*-version*) echo "ffmpeg version 7.1.1 Copyright (c) the FFmpeg developers"; exit 0;; esac
+echo "$0 $*" >> "{log}"
+exit 1
+"""
+
+
+@pytest.fixture(scope="module")
+def encrypted_hls(tmp_path_factory):
+    """An AES-128 HLS stream: with no pycryptodomex, yt-dlp hands such a stream to ffmpeg when it
+    finds one, and ffmpeg's connections would escape the connection guard."""
+    root = tmp_path_factory.mktemp("aes-hls")
+    (root / "key.bin").write_bytes(bytes(range(16)))
+    (root / "key.info").write_text(f"key.bin\n{root / 'key.bin'}\n")
+    args = [FFMPEG, "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10", "-t", "2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10", "-f", "hls",
+            "-hls_time", "1", "-hls_list_size", "0", "-hls_playlist_type", "vod", "-hls_key_info_file",
+            str(root / "key.info"), "-hls_segment_filename", str(root / "seg%d.ts"), str(root / "aes.m3u8")]
+    subprocess.run(args, check=True, timeout=120)
+    assert "METHOD=AES-128" in (root / "aes.m3u8").read_text()
+    return root
+
+
+def test_an_ffmpeg_on_the_path_is_never_used(encrypted_hls, tmp_path):
+    """Operators often have ffmpeg installed: yt-dlp must not find it, whatever the stream."""
+    assert importlib.util.find_spec("Cryptodome") is None  # else yt-dlp would decrypt natively anyway
+    bin_dir, log = tmp_path / "bin", tmp_path / "ffmpeg-calls.log"
+    bin_dir.mkdir()
+    for name in ("ffmpeg", "ffprobe"):
+        (bin_dir / name).write_text(FAKE_FFMPEG.format(log=log))
+        (bin_dir / name).chmod(0o755)
+    media_dir = tmp_path / "media"
+    media_dir.mkdir()
+    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    with counting_server(encrypted_hls) as origin, media_service(media_dir, EGRESS_ALLOW_CIDRS="127.0.0.1/32",
+                                                                  PATH=path) as service:
+        response = httpx.post(f"{service}/downloads", json={"url": f"{origin.base}/aes.m3u8"}, timeout=60)
+    assert not log.exists(), log.read_text()
+    assert response.status_code == 200, response.text  # decrypted by yt-dlp itself, under the guard
+    assert origin.gets.get("/key.bin") == 1

@@ -20,8 +20,10 @@ from media_service.policy import (
     PolicyRefusal,
     format_selector,
     info_refusal,
+    joined,
     media_key,
     protocol_refusal,
+    separate_streams,
     size_refusal,
 )
 from media_service.progress import ProgressEvents
@@ -58,20 +60,35 @@ def _require_connect_guard() -> None:
         raise UnguardedFetch("refusing to fetch: the connection guard is not installed in this process")
 
 
-def _without_plugins() -> None:
+# A path that cannot exist (/dev/null is no directory): yt-dlp then finds no ffmpeg, wherever one is.
+NO_FFMPEG = os.path.join(os.devnull, "ffmpeg")
+
+
+def _without_plugins_or_programs() -> None:
     """yt-dlp imports plugins from config folders and sys.path; none are wanted, so none are loaded
-    (the API's equivalent of --no-plugin-dirs). Config files are read only by yt-dlp's command line."""
+    (the API's equivalent of --no-plugin-dirs). Config files are read only by yt-dlp's command line.
+
+    Nor may it find an ffmpeg on PATH: it hands streams it cannot download itself (AES-128 HLS without
+    pycryptodomex, some playlist features) to ffmpeg, whose connections the guard never sees. Its check
+    for one reads this setting, not the options (which `ffmpeg_location` in them covers)."""
     from yt_dlp.globals import plugin_dirs
+    from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 
     plugin_dirs.value = []
+    FFmpegPostProcessor._ffmpeg_location.set(NO_FFMPEG)
 
 
 def _ydl_options(job: dict, events: ProgressEvents | None = None) -> dict:
     limits = Limits.from_job(job)
+    by_file: dict[str, int] = {}  # bytes so far of each file (a video and an audio part are two)
 
     def on_progress(progress: dict) -> None:
-        downloaded = progress.get("downloaded_bytes") or 0
+        this_file = progress.get("downloaded_bytes") or 0
+        earlier = sum(n for name, n in by_file.items() if name != progress.get("filename"))
+        by_file[progress.get("filename") or ""] = this_file
+        downloaded = earlier + this_file
         total = progress.get("total_bytes") or progress.get("total_bytes_estimate")
+        total = earlier + total if total else None
         # max_filesize only applies when the size is announced; this also stops unannounced ones.
         if downloaded > limits.max_bytes:
             _record("too_large", size_refusal(limits))
@@ -94,6 +111,7 @@ def _ydl_options(job: dict, events: ProgressEvents | None = None) -> dict:
         "restrictfilenames": True,
         # Every protocol in Python: an external downloader's connections escape the guard.
         "external_downloader": {"default": "native"},
+        "ffmpeg_location": NO_FFMPEG,
         "hls_prefer_native": True,
         "usenetrc": False,
         "cookiefile": None,
@@ -178,12 +196,18 @@ def download(job: dict) -> dict:
     import yt_dlp
     from yt_dlp.utils import determine_protocol
 
-    _without_plugins()
+    _without_plugins_or_programs()
     events = _event_stream()
     limits = Limits.from_job(job)
     events.send("progress", state="extracting")
     with yt_dlp.YoutubeDL(_ydl_options(job, events)) as ydl:
         info = _first_video(ydl.extract_info(job["url"], download=False))
+        parts = separate_streams(info, limits.max_height)
+        if parts and protocol_refusal(joined(info, parts), determine_protocol) is None:
+            info = joined(info, parts)
+            _download_apart(ydl, info["format_id"], Path(job["out_dir"]))
+        else:
+            parts = None
         if refusal := info_refusal(info, limits) or protocol_refusal(info, determine_protocol):
             raise PolicyRefusal(refusal)
         key = media_key(info)
@@ -192,18 +216,47 @@ def download(job: dict) -> dict:
             return {"ok": True, "skipped": True, "media_key": key}
         size = info.get("filesize") or info.get("filesize_approx")
         events.downloading(0, int(size) if size else None, force=True)
-        info = ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
-    files = [d.get("filepath") for d in info.get("requested_downloads") or [] if d.get("filepath")]
-    files = [f for f in files if Path(f).is_file()]
-    if not files:
+        # The same instance: its cookies from the extraction may be what the media URLs need.
+        downloaded = ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
+    by_format = {str(d.get("format_id")): Path(d["filepath"]) for d in downloaded.get("requested_downloads") or []
+                 if d.get("filepath") and Path(d["filepath"]).is_file()}
+    files = [by_format[f["format_id"]] for f in parts if f["format_id"] in by_format] if parts else [
+        *by_format.values()]
+    if not files or (parts and len(files) != len(parts)):
         # yt-dlp skips a file over max_filesize without an error: say so rather than "no file".
         if "too_large" in _events or info.get("filesize") or info.get("filesize_approx"):
             raise PolicyRefusal(size_refusal(limits))
         raise LookupError(_events.get("error") or "no video file was downloaded")
-    result = {key: info.get(key) for key in INFO_FIELDS}
-    result["filepath"] = files[0]
-    result["subtitles"] = _subtitles(info)
+    result = {key: downloaded.get(key) for key in INFO_FIELDS}
+    result["filepath"] = str(files[0])
+    if parts:
+        result.update(_joined_parts(files, Path(job["out_dir"])), width=info.get("width"), height=info.get("height"))
+    result["subtitles"] = _subtitles(downloaded)
     return {"ok": True, "info": result, "media_key": key}
+
+
+def _download_apart(ydl, formats: str, out_dir: Path) -> None:
+    """Make `ydl` download each of `formats` ("137,140") to a file of its own, named apart (a WebM video
+    and a WebM audio part would otherwise collide). yt-dlp compiles its format option when created."""
+    ydl.params["format"] = formats
+    ydl.format_selector = ydl.build_format_selector(formats)
+    ydl.params["outtmpl"] = {"default": str(out_dir / "part.f%(format_id)s.%(ext)s")}
+
+
+def _joined_parts(files: list[Path], out_dir: Path) -> dict:
+    """The video and audio parts as one file; the video part alone when they cannot be joined (frames
+    need no sound; speech-to-text then has none)."""
+    from media_service.remux import JOINED_SUFFIX, CannotJoin, join  # PyAV: only for downloads in parts
+
+    video, audio = files
+    try:
+        path = join(video, audio, out_dir / f"video{JOINED_SUFFIX}")
+    except CannotJoin:
+        audio.unlink(missing_ok=True)
+        return {"filepath": str(video)}
+    video.unlink(missing_ok=True)
+    audio.unlink(missing_ok=True)
+    return {"filepath": str(path), "ext": JOINED_SUFFIX.removeprefix(".")}
 
 
 def _fetch_options(job: dict) -> dict:
@@ -214,6 +267,7 @@ def _fetch_options(job: dict) -> dict:
         "usenetrc": False,
         "cookiefile": None,
         "cachedir": False,
+        "ffmpeg_location": NO_FFMPEG,
         "socket_timeout": float(job.get("socket_timeout", 30)),
         "proxy": job.get("proxy") or None,
     }
@@ -225,7 +279,7 @@ def fetch(job: dict) -> dict:
     import yt_dlp
     from yt_dlp.networking import Request
 
-    _without_plugins()
+    _without_plugins_or_programs()
     max_bytes = int(job["max_bytes"])
     with yt_dlp.YoutubeDL(_fetch_options(job)) as ydl, ydl.urlopen(Request(job["url"])) as response:
         data = response.read(max_bytes + 1)

@@ -1,9 +1,11 @@
-"""What the service agrees to download: one file of at most `max_height`, no live streams, no
+"""What the service agrees to download: one file of at most `max_height` (or, where the best picture
+comes without sound, a video and an audio file to join), no live streams, no
 audio-only media, nothing longer than MAX_DURATION_S or larger than MAX_DOWNLOAD_MB; and the
 key under which a video is stored, so that two URLs of one video share one download."""
 
 import hashlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +19,8 @@ LIVE_REFUSAL = "live streams cannot be analysed"
 NATIVE_PROTOCOLS = frozenset(
     {"http", "https", "m3u8", "m3u8_native", "http_dash_segments", "http_dash_segments_generator", "f4m", "ism"}
 )
+# A format id a format spec names as it is: a digit in it keeps it from being a keyword ("best", "bv").
+FORMAT_ID = re.compile(r"[A-Za-z0-9_.-]*[0-9][A-Za-z0-9_.-]*")
 
 
 class PolicyRefusal(Exception):
@@ -86,6 +90,42 @@ def protocol_refusal(info: dict, protocol_of: Callable[[dict], str]) -> str | No
     if not unsupported:
         return None
     return f"the video is served over {', '.join(unsupported)}, which the service does not fetch"
+
+
+def _has(kind: str, fmt: dict) -> bool:
+    return fmt.get(kind) not in (None, "none")
+
+
+def separate_streams(info: dict, max_height: int) -> list[dict] | None:
+    """[video-only format, audio-only format] to fetch apart and join, when the best picture of at most
+    `max_height` comes only without sound (YouTube offers one file with both only at 360p); None when
+    one file is as good. yt-dlp lists formats worst first, so the last of a kind is its best."""
+    # Only ids a format spec can name as they are ("137", "hls-720p", "dash-v1"), to be joined with ",".
+    all_formats = info.get("formats") or []
+    formats = [f for f in all_formats if FORMAT_ID.fullmatch(str(f.get("format_id") or ""))]
+    # Codecs yt-dlp does not know (None) may be there: only "none" says a format lacks picture or sound.
+    combined = [f for f in all_formats if f.get("vcodec") != "none" and f.get("acodec") != "none"]
+    if any(not f.get("height") for f in combined):
+        return None  # a file that may have both, of a height nobody knows: it may be the best there is
+    video_only = [f for f in formats if _has("vcodec", f) and f.get("acodec") == "none"
+                  and 0 < (f.get("height") or 0) <= max_height]
+    audio_only = [f for f in formats if f.get("vcodec") == "none" and f.get("acodec") != "none"]
+    if not video_only or not audio_only:
+        return None
+    best_height = max(f["height"] for f in video_only)
+    if best_height <= max((f["height"] for f in combined if f["height"] <= max_height), default=0):
+        return None
+    video = [f for f in video_only if f["height"] == best_height][-1]
+    return [video, audio_only[-1]]
+
+
+def joined(info: dict, formats: list[dict]) -> dict:
+    """The extracted info as if yt-dlp had chosen `formats` to merge, for the policy checks."""
+    sizes = [f.get("filesize") or f.get("filesize_approx") for f in formats]
+    video = formats[0]
+    return {**info, "requested_formats": formats, "filesize": sum(sizes) if all(sizes) else None,
+            "filesize_approx": None, "vcodec": video.get("vcodec"), "height": video.get("height"),
+            "width": video.get("width"), "format_id": ",".join(f["format_id"] for f in formats)}
 
 
 def media_key(info: dict) -> str:

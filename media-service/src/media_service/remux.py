@@ -1,0 +1,54 @@
+"""Joining a video-only and an audio-only download into one file, with PyAV: packets are copied, not
+decoded, so it takes about as long as reading both files once.
+
+This is what yt-dlp would have ffmpeg do. The fetch process has no ffmpeg on purpose: where it is
+found, yt-dlp hands some downloads to it, and its connections would escape the connection guard.
+"""
+
+import heapq
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+
+# Matroska takes every codec a site serves (H.264, VP9, AV1; AAC, Opus, Vorbis) without conversion.
+JOINED_FORMAT = "matroska"
+JOINED_SUFFIX = ".mkv"
+
+
+class CannotJoin(Exception):
+    """The two files cannot be joined; the message says why in a few words."""
+
+
+def _packets(container, stream, target) -> Iterator[tuple[float, int, av.Packet]]:
+    for packet in container.demux(stream):
+        if packet.dts is None:  # the empty packet that ends a stream
+            continue
+        seconds = float(packet.dts * stream.time_base)
+        packet.stream = target
+        yield seconds, target.index, packet
+
+
+def join(video: Path, audio: Path, out: Path) -> Path:
+    """Write `out` with the video track of `video` and the audio track of `audio`, in time order."""
+    try:
+        with av.open(str(video)) as video_in, av.open(str(audio)) as audio_in:
+            video_stream = video_in.streams.best("video")
+            audio_stream = audio_in.streams.best("audio")
+            if video_stream is None or audio_stream is None:
+                raise CannotJoin("the video part has no picture or the audio part no sound")
+            with av.open(str(out), "w", format=JOINED_FORMAT) as joined:
+                video_out = joined.add_stream_from_template(video_stream)
+                audio_out = joined.add_stream_from_template(audio_stream)
+                # Interleaved by time, as a player reads them: the muxer need not hold one track back.
+                for _, _, packet in heapq.merge(_packets(video_in, video_stream, video_out),
+                                                _packets(audio_in, audio_stream, audio_out),
+                                                key=lambda item: item[:2]):
+                    joined.mux(packet)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        out.unlink(missing_ok=True)
+        raise CannotJoin(str(exc)) from None
+    except CannotJoin:
+        out.unlink(missing_ok=True)
+        raise
+    return out
