@@ -1,5 +1,6 @@
-"""Downloads where the best picture comes without sound (YouTube above 360p, most DASH sites): the video
-and the audio are fetched apart, under the guard, and joined into one file by the service itself."""
+"""Downloads where the best picture comes without sound (YouTube above 360p, DASH, HLS with an audio
+group): the video and the audio are fetched apart, under the guard, and joined into one file by the
+service itself."""
 
 import subprocess
 from pathlib import Path
@@ -61,22 +62,32 @@ def test_the_size_limit_counts_both_parts():
         hook({"filename": "part.f251.webm", "downloaded_bytes": 301})
 
 
-@pytest.fixture(scope="module")
-def dash_site(tmp_path_factory) -> Path:
-    """A DASH stream as sites serve them: 720p and 360p pictures without sound, and the sound apart."""
-    root = tmp_path_factory.mktemp("dash")
-    args = [FFMPEG, "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440", "-t", "4", "-map", "0:v", "-map", "0:v", "-map", "1:a",
-            "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-s:v:0", "1280x720", "-s:v:1", "640x360",
-            "-c:a", "aac", "-f", "dash", "-adaptation_sets", "id=0,streams=v id=1,streams=a", "-seg_duration", "2",
-            str(root / "manifest.mpd")]
-    subprocess.run(args, check=True, timeout=120)
-    return root
+SOURCES = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "4",
+           "-map", "0:v", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+           "-s:v:0", "1280x720", "-s:v:1", "640x360", "-b:v:0", "2M", "-b:v:1", "500k", "-c:a", "aac"]
+# As sites serve them: 720p and 360p pictures without sound, and the sound apart.
+STREAMS = {
+    "dash": (["-f", "dash", "-adaptation_sets", "id=0,streams=v id=1,streams=a", "-seg_duration", "2",
+              "manifest.mpd"], "manifest.mpd"),
+    # An HLS master playlist whose variants take their sound from an audio group (EXT-X-MEDIA).
+    "hls": (["-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", "-master_pl_name", "master.m3u8",
+             "-var_stream_map", "v:0,agroup:aud v:1,agroup:aud a:0,agroup:aud", "-hls_segment_filename",
+             "s%v_%d.ts", "p%v.m3u8"], "master.m3u8"),
+}
 
 
-def test_picture_and_sound_fetched_apart_are_one_stored_video(dash_site, tmp_path):
-    with serve_directory(dash_site) as origin, media_service(tmp_path, EGRESS_ALLOW_CIDRS="127.0.0.1/32") as service:
-        response = download(service, f"{origin}/manifest.mpd")
+@pytest.fixture(scope="module", params=list(STREAMS))
+def stream_site(request, tmp_path_factory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp(request.param)
+    output, entry = STREAMS[request.param]
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", *SOURCES, *output], check=True, timeout=120, cwd=root)
+    return root, entry
+
+
+def test_picture_and_sound_fetched_apart_are_one_stored_video(stream_site, tmp_path):
+    root, entry = stream_site
+    with serve_directory(root) as origin, media_service(tmp_path, EGRESS_ALLOW_CIDRS="127.0.0.1/32") as service:
+        response = download(service, f"{origin}/{entry}")
         assert response.status_code == 200, response.text
         media_id = response.json()["media_id"]
         assert response.json()["video_info"]["duration"] == pytest.approx(4, abs=0.2)
@@ -87,6 +98,9 @@ def test_picture_and_sound_fetched_apart_are_one_stored_video(dash_site, tmp_pat
             video, audio = container.streams.best("video"), container.streams.best("audio")
             assert (video.codec_context.width, video.codec_context.height) == (1280, 720)
             assert audio is not None and audio.codec_context.name == "aac"
+            # Both start at 0, together (HLS parts are MPEG-TS, whose clocks start at 1.4 s).
+            starts = [float(s.start_time * s.time_base) for s in (video, audio)]
+            assert max(starts) < 0.1 and abs(starts[0] - starts[1]) < 0.05, starts
         info = httpx.get(f"{service}/media/{media_id}/audio/info", timeout=TIMEOUT).json()
         assert info["has_audio"] is True and info["duration"] == pytest.approx(4, abs=0.2)
         frames = httpx.post(f"{service}/media/{media_id}/frames", json={"max_frames": 2, "strategy": "uniform"},

@@ -20,10 +20,19 @@ class CannotJoin(Exception):
     """The two files cannot be joined; the message says why in a few words."""
 
 
-def _packets(container, stream, target) -> Iterator[tuple[float, int, av.Packet]]:
+def _start(stream) -> float:
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+
+
+def _packets(container, stream, target, offset: float) -> Iterator[tuple[float, int, av.Packet]]:
+    """The stream's packets for `target`, `offset` seconds earlier."""
+    shift = round(offset / stream.time_base)
     for packet in container.demux(stream):
         if packet.dts is None:  # the empty packet that ends a stream
             continue
+        packet.dts -= shift
+        if packet.pts is not None:
+            packet.pts -= shift
         seconds = float(packet.dts * stream.time_base)
         packet.stream = target
         yield seconds, target.index, packet
@@ -40,9 +49,12 @@ def join(video: Path, audio: Path, out: Path) -> Path:
             with av.open(str(out), "w", format=JOINED_FORMAT) as joined:
                 video_out = joined.add_stream_from_template(video_stream)
                 audio_out = joined.add_stream_from_template(audio_stream)
+                # Parts cut from MPEG-TS start at 1.4 s or so: both move back by the earlier start, which
+                # keeps them in sync and starts the joined file at 0.
+                offset = min(_start(video_stream), _start(audio_stream))
                 # Interleaved by time, as a player reads them: the muxer need not hold one track back.
-                for _, _, packet in heapq.merge(_packets(video_in, video_stream, video_out),
-                                                _packets(audio_in, audio_stream, audio_out),
+                for _, _, packet in heapq.merge(_packets(video_in, video_stream, video_out, offset),
+                                                _packets(audio_in, audio_stream, audio_out, offset),
                                                 key=lambda item: item[:2]):
                     joined.mux(packet)
     except (av.FFmpegError, OSError, ValueError) as exc:
