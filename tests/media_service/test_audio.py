@@ -36,6 +36,9 @@ def clips(tmp_path_factory) -> Path:
     make_beeping_video(root / "beep.mp4")
     subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-i", str(root / "beep.mp4"), "-c", "copy",
                     str(root / "beep.mkv")], check=True, timeout=60)  # fmt: skip
+    # MPEG-TS (what an HLS download is): its clock starts at 1.4 s, not 0.
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-i", str(root / "beep.mp4"), "-c", "copy",
+                    str(root / "beep.ts")], check=True, timeout=60)  # fmt: skip
     make_video(root / "silent.mp4", seconds=3.0, size="320x180")
     return root
 
@@ -57,7 +60,7 @@ def window(path: Path, tmp_path: Path, start: float = 0.0, duration: float | Non
     return read_wav(out.read_bytes())
 
 
-@pytest.mark.parametrize("name", ["beep.mp4", "beep.mkv"])
+@pytest.mark.parametrize("name", ["beep.mp4", "beep.mkv", "beep.ts"])
 def test_whole_track_and_windows_keep_their_timing(clips, tmp_path, name):
     whole = window(clips / name, tmp_path)
     assert len(whole) / 16000 == pytest.approx(SECONDS, abs=0.05)

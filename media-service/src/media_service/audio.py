@@ -75,7 +75,8 @@ def write_wav(path: Path, out: Path, start: float = 0.0, duration: float | None 
             wav.setnchannels(1)
             wav.setsampwidth(SAMPLE_WIDTH)
             wav.setframerate(SAMPLE_RATE)
-            written = _copy_window(container, stream, wav, start, math.ceil(limit * SAMPLE_RATE))
+            written = _copy_window(container, stream, wav, _origin(container, stream) + start,
+                                   math.ceil(limit * SAMPLE_RATE))
         if duration is None and written > limit * SAMPLE_RATE:
             raise WindowTooLong(
                 f"the audio from {start:g} s is longer than {MAX_WINDOW_S:g} s; ask for windows with duration"
@@ -83,11 +84,21 @@ def write_wav(path: Path, out: Path, start: float = 0.0, duration: float | None 
     return min(written, math.ceil(limit * SAMPLE_RATE)) / SAMPLE_RATE
 
 
+def _origin(container, stream) -> float:
+    """Where second 0 is on the file's clock: the start of the picture, as frame times count from it
+    (MPEG-TS clocks start at 1.4 s; an AAC track without an edit list starts a few ms early)."""
+    video = container.streams.best("video")
+    clock = video if video is not None and video.start_time is not None else stream
+    return float(clock.start_time * clock.time_base) if clock.start_time is not None else 0.0
+
+
 def _copy_window(container, stream, wav, start: float, wanted: int) -> int:
-    """Samples written; decoding goes one frame beyond `wanted` so that callers learn if more follows."""
-    if start > 0:
+    """Samples written from `start` on the file's clock; decoding goes one frame beyond `wanted` so
+    that callers learn if more follows. Sound that starts after `start` is preceded by silence."""
+    if start > _origin(container, stream):
         try:
-            container.seek(int(start / stream.time_base), stream=stream, backward=True)
+            # A second early: some containers (MPEG-TS) land after the time asked for; the rest is skipped.
+            container.seek(int((start - 1.0) / stream.time_base), stream=stream, backward=True)
         except av.FFmpegError:
             container.seek(0)  # unseekable: decode from the start and skip
     resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
@@ -97,8 +108,11 @@ def _copy_window(container, stream, wav, start: float, wanted: int) -> int:
     try:
         for frame in _decoded(container, stream):
             if skip is None:
-                first = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                first = float(frame.pts * frame.time_base) if frame.pts is not None else start
                 skip = max(0, round((start - first) * SAMPLE_RATE))
+                if (silence := min(round((first - start) * SAMPLE_RATE), wanted)) > 0:
+                    wav.writeframes(bytes(silence * SAMPLE_WIDTH))
+                    written = silence
             for out in resampler.resample(frame):
                 skip, written = _emit(out, wav, skip, written, wanted)
             if written > wanted:
