@@ -274,10 +274,11 @@ def pixel_aspect(sample_aspect_ratio) -> float:
     return ratio if 0.25 <= ratio <= 4 else 1.0
 
 
-def to_bgr(frame: av.VideoFrame, max_side: int, pixel_aspect: float = 1.0) -> np.ndarray:
-    """The frame as a player shows it, as a BGR array for OpenCV: stretched to square pixels, turned as
-    its display matrix says, and scaled down first so that a huge frame never exists in RGB."""
-    width, height = scaled_size(max(1, round(frame.width * pixel_aspect)), frame.height, max_side)
+def to_bgr(frame: av.VideoFrame, max_side: int, aspect: float = 1.0) -> np.ndarray:
+    """The frame as a player shows it, as a BGR array for OpenCV: stretched to square pixels (`aspect`
+    is a stored pixel's width over its height), turned as its display matrix says, and scaled down
+    first so that a huge frame never exists in RGB."""
+    width, height = scaled_size(max(1, round(frame.width * aspect)), frame.height, max_side)
     image = frame.reformat(width=width, height=height, format="bgr24", interpolation="AREA").to_ndarray()
     turns = quarter_turns(frame)
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

@@ -230,7 +230,9 @@ def download(job: dict) -> dict:
     result = {key: downloaded.get(key) for key in INFO_FIELDS}
     result["filepath"] = str(files[0])
     if parts:
-        result.update(_joined_parts(files, Path(job["out_dir"])), width=info.get("width"), height=info.get("height"))
+        from media_service.remux import join_parts  # PyAV: only for downloads in parts
+
+        result.update(join_parts(*files, Path(job["out_dir"])), width=info.get("width"), height=info.get("height"))
     result["subtitles"] = _subtitles(downloaded)
     return {"ok": True, "info": result, "media_key": key}
 
@@ -241,22 +243,6 @@ def _download_apart(ydl, formats: str, out_dir: Path) -> None:
     ydl.params["format"] = formats
     ydl.format_selector = ydl.build_format_selector(formats)
     ydl.params["outtmpl"] = {"default": str(out_dir / "part.f%(format_id)s.%(ext)s")}
-
-
-def _joined_parts(files: list[Path], out_dir: Path) -> dict:
-    """The video and audio parts as one file; the video part alone when they cannot be joined (frames
-    need no sound; speech-to-text then has none)."""
-    from media_service.remux import JOINED_SUFFIX, CannotJoin, join  # PyAV: only for downloads in parts
-
-    video, audio = files
-    try:
-        path = join(video, audio, out_dir / f"video{JOINED_SUFFIX}")
-    except CannotJoin:
-        audio.unlink(missing_ok=True)
-        return {"filepath": str(video)}
-    video.unlink(missing_ok=True)
-    audio.unlink(missing_ok=True)
-    return {"filepath": str(path), "ext": JOINED_SUFFIX.removeprefix(".")}
 
 
 def _fetch_options(job: dict) -> dict:

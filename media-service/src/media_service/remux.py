@@ -64,3 +64,16 @@ def join(video: Path, audio: Path, out: Path) -> Path:
         out.unlink(missing_ok=True)
         raise
     return out
+
+
+def join_parts(video: Path, audio: Path, out_dir: Path) -> dict:
+    """The downloaded parts as one file: {"filepath", "ext"}, the parts removed. When they cannot be
+    joined, the video part alone (frames need no sound; speech-to-text then has none)."""
+    try:
+        path = join(video, audio, out_dir / f"video{JOINED_SUFFIX}")
+    except CannotJoin:
+        audio.unlink(missing_ok=True)
+        return {"filepath": str(video)}
+    video.unlink(missing_ok=True)
+    audio.unlink(missing_ok=True)
+    return {"filepath": str(path), "ext": JOINED_SUFFIX.removeprefix(".")}
