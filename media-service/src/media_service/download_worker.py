@@ -203,8 +203,9 @@ def download(job: dict) -> dict:
     with yt_dlp.YoutubeDL(_ydl_options(job, events)) as ydl:
         info = _first_video(ydl.extract_info(job["url"], download=False))
         parts = separate_streams(info, limits.max_height)
-        if parts and protocol_refusal(joined(info, parts), determine_protocol) is None:
-            info = joined(info, parts)
+        apart = joined(info, parts) if parts else None
+        if apart is not None and protocol_refusal(apart, determine_protocol) is None:
+            info = apart
             _download_apart(ydl, info["format_id"], Path(job["out_dir"]))
         else:
             parts = None
