@@ -20,10 +20,24 @@ setup: .venv/.synced
 $(UV):
 	$(MAKE) .tools/bin/uv
 
+# `make run` runs every service of deploy/local/Procfile under scripts/local_stack: a service that exits is
+# restarted (backoff 1 s doubling to 30 s), and when make or the runner ends, however (Ctrl-C, SIGTERM,
+# a closed terminal, SIGKILL), every service and every child of one is stopped. A taken port is named with
+# the process holding it. In the background (`nohup make run > var/run.log 2>&1 &`), `make stop` stops it.
+# PORT is the gateway's alone: the other services are not given one.
+run stop: RUN_PID_FILE ?= var/run.pid
+run: RUN_PROCFILE ?= deploy/local/Procfile
+run: GATEWAY_PORT ?= $(PORT)
 run: setup
 	@mkdir -p var
-	@echo "Gateway on http://127.0.0.1:$(PORT) (API docs at /docs); Ctrl-C stops every service."
-	GATEWAY_PORT=$(PORT) .venv/bin/honcho -d $(CURDIR) -f deploy/local/Procfile start
+	@echo "Gateway on http://127.0.0.1:$(GATEWAY_PORT) (API docs at /docs); Ctrl-C stops every service."
+	@unset PORT; GATEWAY_PORT=$(GATEWAY_PORT) exec .venv/bin/python -m scripts.local_stack run \
+		--parent-pid $$PPID --pid-file $(RUN_PID_FILE) $(RUN_PROCFILE)
+
+# Stops the stack `make run` started (found through RUN_PID_FILE) and waits until every service is gone.
+.PHONY: stop
+stop:
+	@.venv/bin/python -m scripts.local_stack stop --pid-file $(RUN_PID_FILE)
 
 test: setup system-tools
 	.venv/bin/python -m pytest

@@ -45,11 +45,13 @@ RUN groupadd --gid 10001 app \
     && mkdir -p /data/media && chown -R 10001:10001 /data
 # /data/media (MEDIA_DIR) belongs to the service's user: a fresh named volume mounted there takes that owner.
 COPY --from=builder /opt/venv /opt/venv
-# uvicorn reads UVICORN_HOST and UVICORN_PORT; the health check asks the same port.
+# uvicorn reads UVICORN_HOST and UVICORN_PORT; the health check asks the same port. UVICORN_HTTP is its
+# HTTP protocol with request read deadlines (HEADER_TIMEOUT_S, BODY_READ_TIMEOUT_S) against slow clients.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     UVICORN_HOST=0.0.0.0 \
+    UVICORN_HTTP=service_common.slow_clients:HttpProtocol \
     UVICORN_PORT=8002 \
     MEDIA_DIR=/data/media
 WORKDIR /home/app

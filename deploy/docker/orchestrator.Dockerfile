@@ -46,11 +46,13 @@ LABEL org.opencontainers.image.title="video-analysis orchestrator" \
 RUN groupadd --gid 10001 app \
     && useradd --no-log-init --uid 10001 --gid 10001 --create-home --home-dir /home/app --shell /usr/sbin/nologin app
 COPY --from=builder /opt/venv /opt/venv
-# uvicorn reads UVICORN_HOST and UVICORN_PORT; the health check asks the same port.
+# uvicorn reads UVICORN_HOST and UVICORN_PORT; the health check asks the same port. UVICORN_HTTP is its
+# HTTP protocol with request read deadlines (HEADER_TIMEOUT_S, BODY_READ_TIMEOUT_S) against slow clients.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     UVICORN_HOST=0.0.0.0 \
+    UVICORN_HTTP=service_common.slow_clients:HttpProtocol \
     UVICORN_PORT=8001
 WORKDIR /home/app
 USER 10001:10001

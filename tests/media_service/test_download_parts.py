@@ -93,8 +93,9 @@ def test_picture_and_sound_fetched_apart_are_one_stored_video(stream_site, tmp_p
         assert response.json()["video_info"]["duration"] == pytest.approx(4, abs=0.2)
         stored = [p for p in (tmp_path / media_id).iterdir() if p.is_file() and not p.name.startswith(".")
                   and p.suffix != ".json"]
-        assert [p.name for p in stored] == ["video.mkv"]  # the parts are gone
+        assert [p.name for p in stored] == ["video"]  # the parts are gone; no name from the origin stays
         with av.open(str(stored[0])) as container:
+            assert container.format.name == "matroska,webm"  # joined as Matroska
             video, audio = container.streams.best("video"), container.streams.best("audio")
             assert (video.codec_context.width, video.codec_context.height) == (1280, 720)
             assert audio is not None and audio.codec_context.name == "aac"

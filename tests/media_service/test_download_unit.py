@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from media_service.download import KeyedLocks
+from media_service.extractor_trust import trusted_id
 from media_service.policy import (
     LIVE_REFUSAL,
     Limits,
@@ -31,20 +32,20 @@ def test_youtube_spellings_of_one_video_share_a_key():
         "https://youtu.be/dQw4w9WgXcQ",
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=10s",
     ]
-    keys = {media_key(youtube_info(url)) for url in urls}
-    assert keys == {"youtube:dQw4w9WgXcQ"}
-    other = media_key({**youtube_info(urls[0]), "id": "aaaaaaaaaaa"})
+    keys = {media_key(youtube_info(url), trusted_id(youtube_info(url), [url])) for url in urls}
+    assert keys == {"extractor-id:youtube:dQw4w9WgXcQ"}
+    other = media_key({**youtube_info(urls[0]), "id": "aaaaaaaaaaa"}, True)
     assert media_id_for_key(other) != media_id_for_key(keys.pop())
 
 
 def test_generic_files_are_keyed_by_their_final_url_not_their_stem():
     a = {"extractor": "generic", "extractor_key": "Generic", "id": "clip", "webpage_url": "https://a.example/clip.mp4"}
     b = {**a, "webpage_url": "https://b.example/clip.mp4"}
-    assert media_key(a) != media_key(b)
-    assert media_key(a) == media_key(dict(a))
+    assert media_key(a, False) != media_key(b, False)
+    assert media_key(a, False) == media_key(dict(a), False)
     html5 = {"extractor": "html5", "id": "page-1", "webpage_url": "https://a.example/page"}
-    assert media_key(html5) != media_key({**html5, "id": "page-2"})
-    assert len(media_id_for_key(media_key(a))) == 32
+    assert media_key(html5, False) != media_key({**html5, "id": "page-2"}, False)
+    assert len(media_id_for_key(media_key(a, False))) == 32
 
 
 LIVE_INFOS = [{"is_live": True}, *({"live_status": status} for status in ("is_live", "is_upcoming", "post_live"))]

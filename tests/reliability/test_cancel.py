@@ -2,35 +2,18 @@
 gone, its model calls aborted and its media files deleted, and it is not retried."""
 
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.cluster import run_cluster
 from tests.support.polling import wait_until
+from tests.support.processes import descendants
 from tests.support.video_origin import serve_videos
 from tests.support.videos import make_video
 
 STOP_WITHIN_S = 5.0
 SEED_DELETED = "Task {} has been deleted."
-
-
-def descendants(pid: int) -> list[int]:
-    """Processes below `pid`, read from /proc (the fetch runs in a child process group)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def delete(gateway: str, task_id: str) -> float:

@@ -11,6 +11,25 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+# What every launcher of the services passes uvicorn: its HTTP protocol with request read deadlines.
+HTTP_PROTOCOL = "service_common.slow_clients:HttpProtocol"
+
+
+def descendants(pid: int) -> list[int]:
+    """Processes below `pid`, read from /proc (fetch and decode workers run in process groups of their own)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
 
 
 def free_port() -> int:
@@ -36,8 +55,10 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) ->
 @contextmanager
 def run_service(app: str, port: int, env: dict[str, str], health_path: str = "/health", log: Path | None = None,
                 cwd: Path = REPO):
-    """Run `uvicorn --factory app` on 127.0.0.1:port with `env` added; yields (base_url, process)."""
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port)]
+    """Run `uvicorn --factory app --http HTTP_PROTOCOL` on 127.0.0.1:port with `env` added; yields
+    (base_url, process)."""
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port),
+           "--http", HTTP_PROTOCOL]
     out = open(log, "ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
     base = f"http://127.0.0.1:{port}"

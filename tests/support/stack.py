@@ -36,6 +36,8 @@ class Stack:
             "MEDIA_SERVICE_URL": self.url("media"),
             "LITE_MODELS_URL": self.url("lite") + "/v1",
             "ORCHESTRATOR_URL": self.url("orchestrator"),
+            # The stack's own listeners, which fetches must never reach although loopback is open.
+            "INTERNAL_ENDPOINTS": ",".join(f"127.0.0.1:{port}" for port in self.ports.values()),
             "LEASE_S": "3",
             "POLL_INTERVAL_S": "0.2",
             "RETRY_BACKOFF_S": "0.5",
@@ -77,3 +79,18 @@ class Stack:
 
     def stop(self) -> None:
         self._exit.close()
+
+
+@contextlib.contextmanager
+def running_stack(workdir: Path, *names: str, database_url: str | None = None, **settings):
+    """A Stack of `names` (every service when none), on SQLite in `workdir` unless `database_url` says
+    otherwise, stopped when the block ends; its logs are printed when the block fails."""
+    stack = Stack(database_url=database_url or f"sqlite:///{workdir / 'tasks.db'}", workdir=workdir, **settings)
+    try:
+        stack.start(*names)
+        yield stack
+    except BaseException:
+        print(stack.logs())
+        raise
+    finally:
+        stack.stop()

@@ -120,9 +120,19 @@ class TaskRecord(BaseModel):
     notes: list[str] | None = None  # things worth knowing that did not fail the task
 
 
+class TaskListItem(BaseModel):
+    """One task as a list shows it: no results, so a page costs the same however long its videos were."""
+
+    task_id: str
+    status: TaskStatus
+    youtube_url: str
+    created_at: datetime
+    completed_at: datetime | None = None
+
+
 class TaskPage(BaseModel):
     total: int
-    tasks: list[TaskRecord]
+    tasks: list[TaskListItem]
 
 
 class EndpointHealth(BaseModel):
@@ -149,6 +159,8 @@ class DownloadRequest(BaseModel):
     url: str  # http(s) URL, or upload://<upload_id>
     proxy: str | None = None
     job_id: str | None = None  # key under which GET /downloads/{job_id}/progress reports this download
+    # The API key name the download is for ("" without keys): an upload is found only by the key that sent it.
+    owner: str = Field(default="", max_length=200)
 
 
 class DownloadProgress(BaseModel):

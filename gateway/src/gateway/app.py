@@ -1,5 +1,7 @@
 """The public FastAPI app. `uvicorn --factory gateway.app:create_app` or `python -m gateway`."""
 
+import asyncio
+import contextlib
 import logging
 from contextlib import asynccontextmanager
 
@@ -8,7 +10,9 @@ import uvicorn
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from service_common.listening import bound_addresses, describe
 from service_common.logging import configure_logging
+from service_common.slow_clients import HttpProtocol
 
 from .config import GatewaySettings
 from .errors import install_error_handlers
@@ -45,9 +49,16 @@ def _api_keys(settings: GatewaySettings) -> ApiKeys:
     if not is_loopback_host(settings.host) and not settings.allow_unauthenticated:
         raise RuntimeError(f"refusing to serve {settings.host} without API keys: set API_KEYS (name:key,...) "
                            "or, to serve everyone who can reach this port, ALLOW_UNAUTHENTICATED=true")
-    log.warning("API_KEYS is not set: authentication is off, and anyone who can reach port %s may use the API",
-                settings.port)
+    # Which port is not known yet (a launcher's --port may differ from PORT): see _warn_where_open.
+    log.warning("API_KEYS is not set: authentication is off")
     return keys
+
+
+async def _warn_where_open(settings: GatewaySettings) -> None:
+    """Name the address the server actually listens on, once it has bound it."""
+    addresses = await bound_addresses()
+    where = describe(addresses) if addresses else f"port {settings.port}"
+    log.warning("without API keys, anyone who can reach %s may use the API", where)
 
 
 def _body_limits(settings: GatewaySettings):
@@ -92,7 +103,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             app.state.http = http
             app.state.media_http = media_http
             app.state.models_http = models_http
-            yield
+            warning = None if api_keys.enabled else asyncio.create_task(_warn_where_open(settings))
+            try:
+                yield
+            finally:
+                if warning is not None:
+                    warning.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await warning
 
     app = FastAPI(title=info.API_NAME, version=info.API_VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -120,7 +138,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 def main() -> None:
     settings = GatewaySettings()
     _configure_logging(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, http=HttpProtocol, log_config=None)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,10 @@ from service_common.contracts import (
 )
 from service_common.errors import ServiceError
 
-from .audio import MAX_WINDOW_S, NoAudio, StartPastEnd, WindowTooLong, audio_info, write_wav
+from .audio import MAX_WINDOW_S, NoAudio, StartPastEnd, WindowTooLong, audio_info
+from .decode_jobs import Decoder
 from .download import Downloader, checked_proxy, checked_url
-from .frames import UnreadableVideo, frame_file, frames_for
+from .frames import FrameSets, UnreadableVideo, frame_file
 from .store import MediaStore, write_json_atomically
 from .transcripts import fetch_transcript
 from .uploads import receive_upload
@@ -61,9 +62,14 @@ def _store(request: Request) -> MediaStore:
     return request.app.state.store
 
 
+def _decoder(request: Request) -> Decoder:
+    return request.app.state.decoder
+
+
 async def unless_caller_leaves(request: Request, work: Coroutine[Any, Any, T]) -> T:
     """Run `work`, cancelling it if the caller hangs up first: a caller that gave up must not leave
-    work running (a download shields its fetch from this; see create_download)."""
+    work running (a decode child is killed then; a download shields its fetch from this, see
+    create_download)."""
     job = asyncio.ensure_future(work)
     while True:
         done, _ = await asyncio.wait({job}, timeout=DISCONNECT_POLL_S)
@@ -73,7 +79,7 @@ async def unless_caller_leaves(request: Request, work: Coroutine[Any, Any, T]) -
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError, ServiceError):
                 await job
-            raise failure("the caller went away before the fetch finished", 499, True)
+            raise failure("the caller went away before the work finished", 499, True)
 
 
 @router.get("/health")
@@ -90,11 +96,10 @@ async def create_download(body: DownloadRequest, request: Request) -> DownloadRe
 
 @router.post("/media/{media_id}/frames", response_model=FramesResult, responses=ERRORS)
 async def create_frames(media_id: str, body: FramesRequest, request: Request) -> FramesResult:
-    store = _store(request)
+    frame_sets: FrameSets = request.app.state.frame_sets
     try:
-        with store.using(media_id):
-            result = await asyncio.to_thread(
-                frames_for, store, media_id, body, request.app.state.settings.frame_max_side)
+        with _store(request).using(media_id):
+            result = await unless_caller_leaves(request, frame_sets.frames_for(media_id, body))
     except UnreadableVideo as error:
         raise failure(f"frames failed: the video of {media_id} {error}", 422, False) from None
     if result is None:
@@ -154,7 +159,9 @@ async def _transcript(
     video_path = await asyncio.to_thread(store.video_path, media_id)
     try:
         outcome = await unless_caller_leaves(
-            request, fetch_transcript(body, proxy, request.app.state.settings, work_dir, video_path))
+            request,
+            fetch_transcript(body, proxy, request.app.state.settings, work_dir, video_path, _decoder(request)),
+        )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     # A result that a blocked or unreachable link shaped is not kept: asking again (with a proxy) may do better.
@@ -196,7 +203,7 @@ async def get_audio(
                 raise not_found(media_id)
             if duration is not None and duration > MAX_WINDOW_S:
                 raise failure(f"audio failed: duration is at most {MAX_WINDOW_S:g} s per request", 422, False)
-            await asyncio.to_thread(write_wav, path, out, start, duration)
+            await unless_caller_leaves(request, _decoder(request).wav(path, out, start, duration))
     except (NoAudio, StartPastEnd, WindowTooLong) as exc:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise failure(f"audio failed: {exc}", 422, False) from None

@@ -13,7 +13,9 @@ from service_common.logging import configure_logging
 
 from .api import router
 from .config import MediaSettings
+from .decode_jobs import Decoder
 from .download import Downloader
+from .frames import FrameSets
 from .housekeeping import router as housekeeping_router
 from .store import MediaStore
 
@@ -38,7 +40,9 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
     app = FastAPI(title="Media service", version="1.0.0")
     app.state.settings = settings
     app.state.store = MediaStore(settings.media_dir)
-    app.state.downloader = Downloader(settings, app.state.store)
+    app.state.decoder = Decoder(settings)
+    app.state.downloader = Downloader(settings, app.state.store, decoder=app.state.decoder)
+    app.state.frame_sets = FrameSets(app.state.store, app.state.decoder, settings.frame_max_side)
     app.include_router(router)
     app.include_router(housekeeping_router)
 

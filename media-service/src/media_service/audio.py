@@ -2,10 +2,13 @@
 
 import math
 import wave
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
+
+from .containers import NotMediaFile, open_media
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2  # bytes: signed 16-bit
@@ -42,12 +45,12 @@ def _duration(container, stream) -> float | None:
 
 def audio_info(path: Path) -> AudioInfo:
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             stream = container.streams.best("audio")
             if stream is None:
                 return AudioInfo(False, None)
             return AudioInfo(True, _duration(container, stream))
-    except (av.FFmpegError, OSError):
+    except (NotMediaFile, av.FFmpegError, OSError):
         return AudioInfo(False, None)
 
 
@@ -60,11 +63,11 @@ def write_wav(path: Path, out: Path, start: float = 0.0, duration: float | None 
     limit = duration if duration is not None else MAX_WINDOW_S
     if limit > MAX_WINDOW_S:
         raise WindowTooLong(f"duration {limit:g} s is over the limit of {MAX_WINDOW_S:g} s per request")
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise NoAudio("the video cannot be read") from exc
-    with container:
+    with ExitStack() as opened:
+        try:
+            container = opened.enter_context(open_media(path))
+        except NotMediaFile as exc:
+            raise NoAudio("the video cannot be read") from exc
         stream = container.streams.best("audio")  # the main track, as players choose it
         if stream is None:
             raise NoAudio("the video has no audio track")

@@ -9,12 +9,16 @@ approximate on some containers and does not say which frame it landed on.
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+
+from .containers import NotMediaFile, format_name, open_media
+from .decode_budget import charge
 
 # A decoded frame is width*height*1.5 bytes before any scaling; above this a file is refused
 # rather than risking the service's memory (16384x16384 is ~400 MB per frame).
@@ -52,9 +56,11 @@ class Clock:
 class Video:
     """One open video stream; frame times are seconds from the start of the video."""
 
-    def __init__(self, container: av.container.InputContainer):
+    def __init__(self, container: av.container.InputContainer, path: Path):
         self.container = container
+        self.path = path
         self._exact: tuple[av.container.InputContainer, av.video.stream.VideoStream] | None = None
+        self._exact_opened = ExitStack()
         # FFmpeg's choice, as players make it: a cover picture stored as a one-frame video track, or a
         # second angle, is not the video, whichever comes first in the file.
         stream = container.streams.best("video")
@@ -117,6 +123,7 @@ class Video:
         or damaged file) and is added to `damage`."""
         try:
             for frame in container.decode(stream):
+                charge(frame)
                 time = self.clock.seconds(frame)
                 if time is not None:
                     yield time, frame
@@ -153,17 +160,16 @@ class Video:
         read `skip_frame` only when they open: once asked for keyframes only, they never give another
         kind, so the keyframe reads and the exact reads cannot share one decoder."""
         if self._exact is None:
-            container = av.open(self.container.name, metadata_errors="ignore")
+            # The same demuxer as the first open: the bytes chose it, and they have not changed.
+            container = self._exact_opened.enter_context(open_media(self.path, format_name(self.container)))
             stream = container.streams[self.stream.index]
             stream.codec_context.thread_type = self.stream.codec_context.thread_type
             self._exact = container, stream
         return self._exact
 
     def close(self) -> None:
-        if self._exact is not None:
-            self._exact[0].close()
-            self._exact = None
-        self.container.close()
+        self._exact = None
+        self._exact_opened.close()
 
     def keyframe_at_or_before(self, seconds: float) -> tuple[float, av.VideoFrame] | None:
         """The last keyframe at or before `seconds` (the first one when none is), with its own time;
@@ -220,6 +226,7 @@ class Video:
                 if packet.size and not packet.is_keyframe:
                     continue
                 for frame in context.decode(packet):
+                    charge(frame)
                     time = self.clock.seconds(frame)
                     if time is not None:
                         yield time, frame
@@ -229,19 +236,14 @@ class Video:
 
 @contextmanager
 def open_video(path) -> Iterator[Video]:
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, OSError, UnicodeDecodeError):
-        raise UnreadableVideo("is not a video file that can be read") from None
-    try:
-        video = Video(container)
-    except BaseException:
-        container.close()
-        raise
-    try:
+    with ExitStack() as opened:
+        try:
+            container = opened.enter_context(open_media(path))
+        except NotMediaFile as exc:
+            raise UnreadableVideo(str(exc).replace("media file", "video file")) from None
+        video = Video(container, Path(path))
+        opened.callback(video.close)
         yield video
-    finally:
-        video.close()
 
 
 def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:

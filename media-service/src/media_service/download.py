@@ -22,11 +22,12 @@ from service_common.contracts import (
 from service_common.proxies import allowed_proxy, proxy_refusal
 
 from .config import MediaSettings
+from .decode_jobs import Decoder
 from .download_job import DownloadChild
 from .policy import Limits, duration_refusal, media_id_for_key
-from .probe import MediaFacts, UnreadableMedia, probe_media
+from .probe import MediaFacts, UnreadableMedia
 from .progress import ProgressBoard
-from .store import MEDIA_ID, MediaStore
+from .store import MEDIA_ID, STORED_VIDEO, MediaStore
 from .worker_client import failure
 
 MAX_URL_LENGTH = 4096
@@ -124,9 +125,11 @@ class KeyedLocks:
 
 
 class Downloader:
-    def __init__(self, settings: MediaSettings, store: MediaStore, progress: ProgressBoard | None = None):
+    def __init__(self, settings: MediaSettings, store: MediaStore, progress: ProgressBoard | None = None,
+                 decoder: Decoder | None = None):
         self.settings = settings
         self.store = store
+        self.decoder = decoder or Decoder(settings)
         self.progress = progress or ProgressBoard()
         self._locks = KeyedLocks()
         self._running: dict[str, set[asyncio.Task]] = {}  # by job id
@@ -136,8 +139,8 @@ class Downloader:
             record = self.store.load_record(media_id)
         return DownloadResult(**record["result"]) if record else None
 
-    def _by_alias(self, url: str) -> DownloadResult | None:
-        media_id = self.store.media_id_by_alias(url)
+    def _by_alias(self, url: str, proxy: str | None) -> DownloadResult | None:
+        media_id = self.store.media_id_by_alias(url, proxy)
         return self.cached(media_id) if media_id else None
 
     async def download(self, request: DownloadRequest) -> DownloadResult:
@@ -184,20 +187,23 @@ class Downloader:
 
     async def _download(self, request: DownloadRequest) -> DownloadResult:
         if request.url.strip().startswith(UPLOAD_SCHEME):
-            return self._uploaded(request.url.strip())
+            return self._uploaded(request.url.strip(), request.owner)
         url = checked_url(request.url, "download")
         proxy = checked_proxy(request.proxy, self.settings, "download")
         self.progress.update(request.job_id, "extracting")
-        if (done := self._by_alias(url)) is not None:
+        if (done := self._by_alias(url, proxy)) is not None:
             return done
         async with self._locks.hold(f"url:{url}"):  # the same URL asked twice at once is extracted once
-            if (done := self._by_alias(url)) is not None:
+            if (done := self._by_alias(url, proxy)) is not None:
                 return done
             return await self._fetch(url, proxy, request.job_id)
 
-    def _uploaded(self, url: str) -> DownloadResult:
+    def _uploaded(self, url: str, owner: str) -> DownloadResult:
+        """An upload, for the key that sent it only: to any other it is not there (the same answer)."""
         upload_id = url[len(UPLOAD_SCHEME) :].strip("/")
-        if (done := self.cached(upload_id)) is None:
+        record = self.store.load_record(upload_id)
+        done = self.cached(upload_id) if record is not None and record.get("owner", "") == owner else None
+        if done is None:
             raise failure(f"download failed: upload {upload_id[:64]} not found", 422, False)
         return done
 
@@ -216,7 +222,7 @@ class Downloader:
             "url": url,
             "proxy": proxy,
             "out_dir": str(media_dir),
-            "allow_cidrs": self.settings.egress_allow_cidrs,
+            **self.settings.egress_policy(),
             "max_bytes": self.settings.max_download_mb * 2**20,
             "max_duration_s": self.settings.max_duration_s,
             "max_height": self.settings.max_height,
@@ -235,7 +241,7 @@ class Downloader:
                             info = await child.download(on_event)
                             self.progress.update(job_id, "processing")
                             done = await self._keep(media_id, key, url, info, media_dir)
-            self.store.set_alias(url, media_id)
+            self.store.set_alias(url, media_id, proxy)
             return done
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
@@ -246,7 +252,7 @@ class Downloader:
         if video.parent.resolve() != media_dir.resolve():
             raise failure("download failed: the video was written outside its directory", 502, True)
         try:
-            facts = await asyncio.to_thread(probe_media, video)
+            facts = await self.decoder.probe(video, "probing the downloaded file")  # in a worker: it may be hostile
         except UnreadableMedia:
             raise failure(f"download failed: the file from {url} is not a readable video", 422, False) from None
         if not facts.has_video:
@@ -256,9 +262,10 @@ class Downloader:
         if refusal := duration_refusal(info.get("duration") or facts.duration, limits):
             raise failure(f"download failed: {refusal}", 422, False)
         download = build_result(media_id, url, info, facts, video.stat().st_size)
+        stored = video.rename(media_dir / STORED_VIDEO)
         record = {
             "result": download.model_dump(mode="json"),
-            "video_file": video.name,
+            "video_file": stored.name,
             "url": url,
             "media_key": key,
         }

@@ -9,11 +9,11 @@ Jobs: {"action": "download" | "fetch" | "youtube_transcript", ...} with the fiel
 
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
-from media_service.egress import connect_guard_installed, install_connect_guard, proxy_endpoints
+from media_service.egress import Endpoints, connect_guard_installed, install_connect_guard, proxy_endpoints
+from media_service.extractor_trust import record_handed_urls, trusted_id
 from media_service.fetch_errors import Failure, classify
 from media_service.policy import (
     Limits,
@@ -27,6 +27,7 @@ from media_service.policy import (
     size_refusal,
 )
 from media_service.progress import ProgressEvents
+from media_service.worker_client import die_with_parent, write_result
 
 # What went wrong inside yt-dlp's callbacks, which yt-dlp would otherwise swallow or reword.
 _events: dict[str, str] = {}
@@ -201,6 +202,7 @@ def download(job: dict) -> dict:
     limits = Limits.from_job(job)
     events.send("progress", state="extracting")
     with yt_dlp.YoutubeDL(_ydl_options(job, events)) as ydl:
+        handed_urls = record_handed_urls(ydl)
         info = _first_video(ydl.extract_info(job["url"], download=False))
         parts = separate_streams(info, limits.max_height)
         apart = joined(info, parts) if parts else None
@@ -211,7 +213,7 @@ def download(job: dict) -> dict:
             parts = None
         if refusal := info_refusal(info, limits) or protocol_refusal(info, determine_protocol):
             raise PolicyRefusal(refusal)
-        key = media_key(info)
+        key = media_key(info, trusted_id(info, handed_urls), job.get("proxy"))
         events.send("extracted", media_key=key)
         if sys.stdin.readline().strip() != "go":
             return {"ok": True, "skipped": True, "media_key": key}
@@ -302,7 +304,13 @@ def run(job: dict) -> dict:
         endpoints = proxy_endpoints(job.get("proxy"))
     except OSError as exc:
         return Failure(f"proxy {job.get('proxy')!r} cannot be resolved: {exc}", 502, True).as_json()
-    install_connect_guard(job.get("allow_cidrs") or [], endpoints, lambda reason: _record("refused", reason))
+    install_connect_guard(
+        job.get("allow_cidrs") or [],
+        endpoints,
+        lambda reason: _record("refused", reason),
+        internal=Endpoints.resolve(job.get("internal_endpoints") or []),
+        opened=Endpoints.resolve(job.get("allow_endpoints") or []),
+    )
     try:
         return ACTIONS[job["action"]](job)
     except Exception as exc:  # noqa: BLE001 - every failure must come back as one readable line
@@ -315,23 +323,10 @@ def run(job: dict) -> dict:
         return classify(exc).as_json()
 
 
-def _die_with_parent() -> None:
-    """A worker orphaned by a killed service must not go on downloading (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def main() -> int:
-    _die_with_parent()
+    die_with_parent()  # an orphaned worker must not go on downloading
     job = json.loads(sys.stdin.readline())  # a download job reads its "go" from the next line
-    result = run(job)
-    tmp = Path(job["result_path"] + ".tmp")
-    tmp.write_text(json.dumps(result), encoding="utf-8")
-    tmp.replace(job["result_path"])
+    write_result(job["result_path"], run(job))
     return 0
 
 

@@ -3,18 +3,24 @@
 Checking the URL's text is not enough: a public name can resolve to a private address, and a
 public page can redirect to one. So the child process that fetches installs an audit hook on
 `socket.connect` and refuses each connection whose resolved address is not public.
+
+Opening a private range (EGRESS_ALLOW_CIDRS=127.0.0.1/32) must not open the service's own
+internal APIs in it: those endpoints stay refused unless an operator names them one by one.
 """
 
 import ipaddress
 import socket
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 ALLOW_HINT = "allow it with EGRESS_ALLOW_CIDRS"
+INTERNAL_HINT = "open it with EGRESS_ALLOW_ENDPOINTS"
 
 
 def parse_cidrs(cidrs: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -79,6 +85,61 @@ def _resolve(host: str, port: int | None = None) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """("host", port) out of "host:port" or "[v6]:port"; ValueError says what is wrong."""
+    parts = urlsplit(f"//{text.strip()}")
+    if not parts.hostname or parts.port is None or parts.path or parts.username:
+        raise ValueError(f"{text!r} is not host:port")
+    return parts.hostname, parts.port
+
+
+def _is_loopback_name(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    return _is_ip(host) and ipaddress.ip_address(host).is_loopback
+
+
+def _ip_forms(address: str) -> list[IPAddress]:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return [ip] if mapped is None else [ip, mapped]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """host:port pairs as the guard compares them. A loopback host stands for every loopback (and
+    the unspecified) address on its port: a server on 127.0.0.1 or 0.0.0.0 answers 127.0.0.2,
+    0.0.0.0 and ::ffff:127.0.0.1 too."""
+
+    addresses: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+    loopback_ports: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def resolve(cls, specs: Iterable[str]) -> "Endpoints":
+        addresses, loopback_ports = set(), set()
+        for spec in specs:
+            host, port = parse_endpoint(spec)
+            if _is_loopback_name(host):
+                loopback_ports.add(port)
+                continue
+            try:
+                found = [host] if _is_ip(host) else _resolve(host, port)
+            except OSError:
+                continue  # a name that does not resolve cannot be connected to by name either
+            addresses |= {(str(ip), port) for a in found for ip in _ip_forms(a)}
+        return cls(frozenset(addresses), frozenset(loopback_ports))
+
+    def includes(self, address: str, port: int) -> bool:
+        forms = _ip_forms(address)
+        if port in self.loopback_ports and any(ip.is_loopback or ip.is_unspecified for ip in forms):
+            return True
+        return any((str(ip), port) in self.addresses for ip in forms)
+
+
+def _endpoint_text(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 def proxy_endpoints(proxy: str | None) -> set[tuple[str, int]]:
     """The (address, port) pairs of an operator-allowed proxy, which connections may always reach."""
     if not proxy:
@@ -108,12 +169,18 @@ def install_connect_guard(
     allow_cidrs: Iterable[str],
     allowed_endpoints: set[tuple[str, int]],
     on_refusal: Callable[[str], None],
+    internal: Endpoints | None = None,
+    opened: Endpoints | None = None,
 ) -> None:
-    """Refuse, from now on in this process, every connection to a non-public destination.
+    """Refuse, from now on in this process, every connection to a non-public destination or to
+    one of the `internal` endpoints; `allowed_endpoints` (a proxy's) and `opened` ones (named by the
+    operator) may always be reached.
 
     Audit hooks cannot be removed, which is why this runs in a short-lived child process.
     """
     networks = parse_cidrs(allow_cidrs)
+    internal = internal or Endpoints()
+    opened = opened or Endpoints()
     watched = {"socket.connect", "socket.sendto", "socket.sendmsg"}
 
     def refusal_for(sock: socket.socket, address) -> str | None:
@@ -127,8 +194,11 @@ def install_connect_guard(
         # A name passed straight to connect() is resolved here; every address it has must pass.
         addresses = [host] if _is_ip(host) else _resolve(host, port)
         for addr in addresses:
-            if (addr.split("%", 1)[0], port) in allowed_endpoints:
+            if (addr.split("%", 1)[0], port) in allowed_endpoints or opened.includes(addr, port):
                 continue
+            if internal.includes(addr, port):
+                where = _endpoint_text(addr.split("%", 1)[0], port)
+                return f"destination {where} is one of the service's own internal endpoints ({INTERNAL_HINT})"
             reason = destination_refusal(addr, networks)
             if reason:
                 return reason

@@ -6,6 +6,7 @@ would need OCR and are left out.
 """
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import av
 
 from service_common.contracts import TranscriptSegment
 
+from .containers import NotMediaFile, open_media
 from .languages import language_rank, normalize_language
 from .subtitle_formats import ass_text, clean_caption_text
 
@@ -64,12 +66,12 @@ def _choose_stream(streams, wanted: list[str]):
 
 def read_embedded_subtitles(path: Path, wanted: list[str]) -> EmbeddedTranscript:
     """The cues of the file's best text subtitle track; no segments and no note when there is none."""
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        log.info("cannot open %s for subtitles: %s", path, exc)
-        return EmbeddedTranscript()
-    with container:
+    with ExitStack() as opened:
+        try:
+            container = opened.enter_context(open_media(path))
+        except NotMediaFile as exc:
+            log.info("cannot open %s for subtitles: %s", path, exc)
+            return EmbeddedTranscript()
         streams = list(container.streams.subtitles)
         if not streams:
             return EmbeddedTranscript()

@@ -1,39 +1,33 @@
 """Frames of a media as the API serves them: each (strategy, max_frames, max_side) extracted once.
 
-The choice of frames is in selection.py, the decoding in decoding.py.
+The choice of frames is in selection.py, the decoding in decoding.py; both run in a decode worker
+(decode_jobs.py).
 
 MEDIA_DIR/<media_id>/frames-<strategy>-<max_frames>-<max_side>/   0.jpg, 1.jpg, ..., frames.json
 MEDIA_DIR/<media_id>/frames.json   the set asked for last: what GET .../frames/{i}.jpg serves
 """
 
+import asyncio
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 from service_common.contracts import DEFAULT_FRAME_STRATEGY, FramesRequest, FramesResult, FrameStrategy
 
+from .decode_jobs import Decoder
 from .decoding import UnreadableVideo
-from .selection import MAX_FRAMES, extract_frames, probe_video
+from .download import KeyedLocks
+from .selection import MAX_FRAMES, probe_video
 from .store import MediaStore, write_json_atomically
 
-__all__ = ["UnreadableVideo", "frame_file", "frames_for", "probe_video"]
+__all__ = ["FrameSets", "UnreadableVideo", "frame_file", "probe_video"]
 
 FRAME_SET = "frames.json"
-
-# The same set asked for twice at once (a retried stage) is extracted once: the second waits.
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
 
 def set_name(strategy: FrameStrategy, max_frames: int, max_side: int) -> str:
     return f"frames-{strategy}-{max_frames}-{max_side}"
-
-
-def _lock_for(key: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
 
 
 def _load(directory: Path) -> FramesResult | None:
@@ -43,35 +37,51 @@ def _load(directory: Path) -> FramesResult | None:
         return None
 
 
-def frames_for(store: MediaStore, media_id: str, request: FramesRequest, default_max_side: int) -> FramesResult | None:
-    """The frames for this request, extracted once; None when the media is unknown.
+class FrameSets:
+    """Extracts each frame set once: the same set asked for twice at once (a retried stage) waits
+    for the first, or does the work itself when the first was cancelled."""
 
-    Raises UnreadableVideo when the video gives no frames.
-    """
-    media_dir = store.media_dir(media_id)
-    video = store.video_path(media_id)
-    if media_dir is None or video is None:
-        return None
-    max_side = request.max_side or default_max_side
-    max_frames = min(request.max_frames, MAX_FRAMES)
-    name = set_name(request.strategy, max_frames, max_side)
-    set_dir = media_dir / name
-    with _lock_for(f"{media_id}/{name}"):
-        result = _load(set_dir)
-        if result is None:
-            work_dir = store.new_work_dir()
+    def __init__(self, store: MediaStore, decoder: Decoder, default_max_side: int):
+        self.store = store
+        self.decoder = decoder
+        self.default_max_side = default_max_side
+        self._locks = KeyedLocks()
+
+    async def frames_for(self, media_id: str, request: FramesRequest) -> FramesResult | None:
+        """The frames for this request, extracted once; None when the media is unknown.
+
+        Raises UnreadableVideo when the video gives no frames, a ServiceError when decoding it
+        reaches a limit.
+        """
+        store = self.store
+        media_dir = store.media_dir(media_id)
+        video = await asyncio.to_thread(store.video_path, media_id)
+        if media_dir is None or video is None:
+            return None
+        max_side = request.max_side or self.default_max_side
+        max_frames = min(request.max_frames, MAX_FRAMES)
+        name = set_name(request.strategy, max_frames, max_side)
+        set_dir = media_dir / name
+        async with self._locks.hold(f"{media_id}/{name}"):
+            result = await asyncio.to_thread(_load, set_dir)
+            if result is None:
+                result = await self._extract(video, request, max_side, set_dir)
+        latest = {"dir": name, "strategy": request.strategy, "max_frames": max_frames, "max_side": max_side}
+        write_json_atomically(media_dir / FRAME_SET, latest)
+        return result
+
+    async def _extract(self, video: Path, request: FramesRequest, max_side: int, set_dir: Path) -> FramesResult:
+        work_dir = self.store.new_work_dir()
+        try:
+            result = await self.decoder.frames(video, request.strategy, request.max_frames, max_side, work_dir)
+            write_json_atomically(work_dir / FRAME_SET, result.model_dump(mode="json"))
             try:
-                result = extract_frames(video, request.strategy, request.max_frames, max_side, work_dir)
-                write_json_atomically(work_dir / FRAME_SET, result.model_dump(mode="json"))
-                try:
-                    os.rename(work_dir, set_dir)  # complete or absent, never half-written
-                except OSError:
-                    pass  # another process finished the same set first; both hold the same frames
-            finally:
-                shutil.rmtree(work_dir, ignore_errors=True)
-    latest = {"dir": name, "strategy": request.strategy, "max_frames": max_frames, "max_side": max_side}
-    write_json_atomically(media_dir / FRAME_SET, latest)
-    return result
+                os.rename(work_dir, set_dir)  # complete or absent, never half-written
+            except OSError:
+                pass  # another process finished the same set first; both hold the same frames
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        return result
 
 
 def frame_file(

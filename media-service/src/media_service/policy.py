@@ -4,13 +4,16 @@ audio-only media, nothing longer than MAX_DURATION_S or larger than MAX_DOWNLOAD
 key under which a video is stored, so that two URLs of one video share one download."""
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# Extractors whose ids are only file-name stems or page-local numbers: the final URL names the video.
-URL_KEYED_EXTRACTORS = frozenset({"generic", "html5"})
+# Media keys begin with one of these, which no key of an earlier rule began with: media stored under
+# an earlier rule (which let any page's file-name stem name a video) is never found by its key again.
+ID_KEY = "extractor-id:"
+URL_KEY = "media-url:"
 # post_live: the stream has just ended and its recording is still incomplete.
 LIVE_STATUSES = frozenset({"is_live", "is_upcoming", "post_live"})
 LIVE_REFUSAL = "live streams cannot be analysed"
@@ -128,16 +131,20 @@ def joined(info: dict, formats: list[dict]) -> dict:
             "width": video.get("width"), "format_id": ",".join(f["format_id"] for f in formats)}
 
 
-def media_key(info: dict) -> str:
-    """Which video this is, whatever URL named it: the extractor and its id (watch?v=X, youtu.be/X
-    and ...&t=10s are one video); for generic extraction, where ids are file-name stems that
-    collide across sites, the final URL the extractor reached, plus the id of an embedded entry."""
-    extractor = str(info.get("extractor_key") or info.get("extractor") or "generic").lower()
+def media_key(info: dict, id_names_the_video: bool, proxy: str | None = None) -> str:
+    """Which video this is, whatever URL named it. Where the extractor's id names the video on its
+    site (`id_names_the_video`, see extractor_trust.py), the extractor and its id: watch?v=X, youtu.be/X
+    and ...&t=10s are one video, through any proxy. Otherwise the id may be any page's file-name stem or
+    number, so the key is what was fetched: the page, the media URL of each file (a picture and a
+    sound file: both) and the proxy, through which one host name may reach another machine."""
     video_id = info.get("id")
-    if extractor in URL_KEYED_EXTRACTORS or not video_id:
-        where = info.get("webpage_url") or info.get("original_url") or info.get("url") or ""
-        return f"url:{where}#{video_id or ''}"
-    return f"{extractor}:{video_id}"
+    if id_names_the_video and video_id:
+        extractor = str(info.get("extractor_key") or info.get("extractor")).lower()
+        return f"{ID_KEY}{extractor}:{video_id}"
+    page = info.get("webpage_url") or info.get("original_url") or ""
+    formats = info.get("requested_formats") or [info]
+    files = [[f.get("format_id"), f.get("url") or f.get("manifest_url")] for f in formats]
+    return URL_KEY + json.dumps([page, video_id, files, proxy or None])
 
 
 def media_id_for_key(key: str) -> str:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import av
 
+from .containers import NotMediaFile, open_media
+
 # Decoding the first frame proves the video is readable; a few packets of other streams may come first.
 MAX_PACKETS_TO_FIRST_FRAME = 500
 
@@ -33,25 +35,26 @@ def probe_media(path: Path) -> MediaFacts:
     """Duration and video presence; UnreadableMedia when the file is not media at all or its
     video stream yields no frame (truncated or corrupt)."""
     try:
-        container = av.open(str(path))
+        with open_media(path) as container:
+            return _facts(container)
+    except NotMediaFile as exc:
+        raise UnreadableMedia(str(exc)) from None
+
+
+def _facts(container) -> MediaFacts:
+    video = container.streams.best("video")  # not a cover picture stored as a video track
+    if video is None:
+        audio = container.streams.best("audio")
+        if audio is None:
+            raise UnreadableMedia("no audio or video stream")
+        return MediaFacts(duration=_duration(container, audio), has_video=False)
+    duration = _duration(container, video)
+    try:
+        for count, packet in enumerate(container.demux(video)):
+            if count > MAX_PACKETS_TO_FIRST_FRAME:
+                break
+            for frame in packet.decode():
+                return MediaFacts(duration, True, frame.width, frame.height)
     except (av.FFmpegError, ValueError, OSError) as exc:
         raise UnreadableMedia(str(exc)) from None
-    try:
-        video = container.streams.best("video")  # not a cover picture stored as a video track
-        if video is None:
-            audio = container.streams.best("audio")
-            if audio is None:
-                raise UnreadableMedia("no audio or video stream")
-            return MediaFacts(duration=_duration(container, audio), has_video=False)
-        duration = _duration(container, video)
-        try:
-            for count, packet in enumerate(container.demux(video)):
-                if count > MAX_PACKETS_TO_FIRST_FRAME:
-                    break
-                for frame in packet.decode():
-                    return MediaFacts(duration, True, frame.width, frame.height)
-        except (av.FFmpegError, ValueError, OSError) as exc:
-            raise UnreadableMedia(str(exc)) from None
-        raise UnreadableMedia("the video stream has no decodable frame")
-    finally:
-        container.close()
+    raise UnreadableMedia("the video stream has no decodable frame")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import av
 
+from .containers import NotMediaFile, open_media
+
 # Matroska takes every codec a site serves (H.264, VP9, AV1; AAC, Opus, Vorbis) without conversion.
 JOINED_FORMAT = "matroska"
 JOINED_SUFFIX = ".mkv"
@@ -41,7 +43,7 @@ def _packets(container, stream, target, offset: float) -> Iterator[tuple[float, 
 def join(video: Path, audio: Path, out: Path) -> Path:
     """Write `out` with the video track of `video` and the audio track of `audio`, in time order."""
     try:
-        with av.open(str(video)) as video_in, av.open(str(audio)) as audio_in:
+        with open_media(video) as video_in, open_media(audio) as audio_in:
             video_stream = video_in.streams.best("video")
             audio_stream = audio_in.streams.best("audio")
             if video_stream is None or audio_stream is None:
@@ -57,7 +59,7 @@ def join(video: Path, audio: Path, out: Path) -> Path:
                                                 _packets(audio_in, audio_stream, audio_out, offset),
                                                 key=lambda item: item[:2]):
                     joined.mux(packet)
-    except (av.FFmpegError, OSError, ValueError) as exc:
+    except (NotMediaFile, av.FFmpegError, OSError, ValueError) as exc:
         out.unlink(missing_ok=True)
         raise CannotJoin(str(exc)) from None
     except CannotJoin:

@@ -1,13 +1,14 @@
 """Where media lives on disk. A directory only appears under its final name once it is complete.
 
 MEDIA_DIR/<media_id>/record.json      the DownloadResult plus the video's file name
-MEDIA_DIR/<media_id>/video.<ext>
+MEDIA_DIR/<media_id>/video            the video itself, under this name whatever it was called (older: video.<ext>)
 MEDIA_DIR/<media_id>/frames.json      which frame set GET .../frames/{i}.jpg serves by default
 MEDIA_DIR/<media_id>/frames-<strategy>-<max_frames>-<max_side>/   0.jpg, 1.jpg, ..., frames.json
 MEDIA_DIR/<media_id>/transcript-<key>.json
 MEDIA_DIR/<media_id>/.last_used      its mtime is when the media was last used (record.json's if absent)
 MEDIA_DIR/.work/                       temp dirs, renamed into place when complete
-MEDIA_DIR/.aliases/<sha of a URL>      the media_id that URL gave, so asking again skips extraction
+MEDIA_DIR/.url-aliases/<sha of URL and proxy>   the media_id that URL gave through that proxy (or none),
+                                        so asking again skips extraction
 """
 
 import contextlib
@@ -25,8 +26,13 @@ from pathlib import Path
 
 MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
 RECORD = "record.json"
-ALIASES = ".aliases"
+ALIASES = ".url-aliases"
+# Aliases of an earlier store, made when a page's file name could stand for another site's video:
+# they may point one site's URL at another's, so they are dropped.
+LEGACY_ALIASES = ".aliases"
 LAST_USED = ".last_used"
+# No extension from the client or the origin: a name is a hint libav would listen to (see containers.py).
+STORED_VIDEO = "video"
 
 
 class Kept(Exception):
@@ -39,8 +45,14 @@ class Kept(Exception):
 
 
 def media_id_for(url: str) -> str:
-    """A stable id for a URL's text (names alias files; media ids come from policy.media_key)."""
+    """A stable id for a text (media ids of downloads come from policy.media_key)."""
     return hashlib.sha256(url.strip().encode("utf-8")).hexdigest()[:32]
+
+
+def alias_name(url: str, proxy: str | None) -> str:
+    """Names the alias file of a URL fetched through `proxy`: through another proxy, one host name may
+    reach another machine, so the URL alone does not say which video it gave."""
+    return hashlib.sha256(json.dumps([url.strip(), proxy or None]).encode("utf-8")).hexdigest()[:32]
 
 
 def write_json_atomically(path: Path, value: object) -> None:
@@ -64,6 +76,7 @@ class MediaStore:
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(
                 missing_ok=True
             )
+        shutil.rmtree(self.root / LEGACY_ALIASES, ignore_errors=True)
 
     def media_dir(self, media_id: str) -> Path | None:
         """The directory of a completed download, or None (also for ids that are not ids)."""
@@ -88,20 +101,21 @@ class MediaStore:
         path = self.root / media_id / record["video_file"]
         return path if path.is_file() else None
 
-    def media_id_by_alias(self, url: str) -> str | None:
-        """The media a URL gave before, if it is still stored."""
+    def media_id_by_alias(self, url: str, proxy: str | None = None) -> str | None:
+        """The media a URL gave before through the same proxy (or none), if it is still stored."""
         try:
-            media_id = (self.root / ALIASES / media_id_for(url)).read_text(encoding="utf-8").strip()
+            media_id = (self.root / ALIASES / alias_name(url, proxy)).read_text(encoding="utf-8").strip()
         except OSError:
             return None
         return media_id if self.media_dir(media_id) else None
 
-    def set_alias(self, url: str, media_id: str) -> None:
+    def set_alias(self, url: str, media_id: str, proxy: str | None = None) -> None:
         aliases = self.root / ALIASES
         aliases.mkdir(exist_ok=True)
-        tmp = aliases / f".{media_id_for(url)}.{os.getpid()}.tmp"
+        name = alias_name(url, proxy)
+        tmp = aliases / f".{name}.{os.getpid()}.tmp"
         tmp.write_text(media_id, encoding="utf-8")
-        tmp.replace(aliases / media_id_for(url))
+        tmp.replace(aliases / name)
 
     def new_work_dir(self) -> Path:
         return Path(tempfile.mkdtemp(prefix="job-", dir=self.work))

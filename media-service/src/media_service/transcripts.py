@@ -6,9 +6,10 @@
 
 A link that applies but gives nothing adds a one-line note saying why; none of them fails the
 request. Speech-to-text, the last resort, is the orchestrator's (it reads GET /media/{id}/audio).
+The transcript found keeps at most MAX_TRANSCRIPT_CUES cues and MAX_TRANSCRIPT_TEXT_CHARS characters;
+a note says where it was cut.
 """
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from service_common.contracts import SubtitleTrack, TranscriptRequest, TranscriptResult, TranscriptSegment
 from service_common.errors import ServiceError
+from service_common.transcript_limits import capped_transcript
 
 from .config import MediaSettings
-from .embedded_subtitles import read_embedded_subtitles
+from .decode_jobs import Decoder
 from .languages import language_rank, wanted_languages
 from .subtitle_formats import READABLE_FORMATS, parse_subtitles
 from .worker_client import run_job
@@ -80,9 +82,11 @@ def choose_track(tracks: list[SubtitleTrack], languages: list[str]) -> SubtitleT
     return ranked[0] if ranked else None
 
 
-def _found(segments: list[TranscriptSegment], language: str | None, source: str, notes: list[str]) -> TranscriptResult:
+def _found(segments: list[TranscriptSegment], language: str | None, source: str, notes: list[str],
+           settings: MediaSettings) -> TranscriptResult:
     text = " ".join(s.text for s in segments)
-    return TranscriptResult(text=text, segments=segments, language=language, source=source, notes=notes)
+    found = TranscriptResult(text=text, segments=segments, language=language, source=source, notes=notes)
+    return capped_transcript(found, settings.max_transcript_cues, settings.max_transcript_text_chars)
 
 
 async def _youtube_captions(
@@ -100,7 +104,7 @@ async def _youtube_captions(
         "video_language": request.video_language,
         "proxy": proxy,
         "socket_timeout": settings.socket_timeout_s,
-        "allow_cidrs": settings.egress_allow_cidrs,
+        **settings.egress_policy(),
     }
     try:
         return await run_job(job, settings.subtitle_timeout_s, "YouTube captions", work_dir)
@@ -122,7 +126,7 @@ async def _track_segments(
         "out_path": str(out_path),
         "max_bytes": MAX_SUBTITLE_BYTES,
         "socket_timeout": settings.socket_timeout_s,
-        "allow_cidrs": settings.egress_allow_cidrs,
+        **settings.egress_policy(),
     }
     try:
         await run_job(job, settings.subtitle_timeout_s, f"fetching {what}", work_dir)
@@ -144,6 +148,7 @@ async def fetch_transcript(
     settings: MediaSettings,
     work_dir: Path,
     video_path: Path | None = None,
+    decoder: Decoder | None = None,
 ) -> ChainOutcome:
     """The first transcript that the chain finds; an empty result (not an error) when there is none."""
     languages = wanted_languages(request.languages, request.video_language)
@@ -155,7 +160,7 @@ async def fetch_transcript(
         found = await _youtube_captions(video_id, request, languages, proxy, settings, work_dir)
         segments = [TranscriptSegment(**s) for s in found.get("segments") or []]
         if segments:
-            return ChainOutcome(_found(segments, found.get("language"), found["source"], notes), True)
+            return ChainOutcome(_found(segments, found.get("language"), found["source"], notes, settings), True)
         notes.append(found.get("note") or "YouTube gave no captions")
         final = final and bool(found.get("final", True))
 
@@ -163,7 +168,7 @@ async def fetch_transcript(
         segments, note, track_final = await _track_segments(track, proxy, settings, work_dir)
         if segments:
             source = "automatic_captions" if track.automatic else "subtitles"
-            return ChainOutcome(_found(segments, track.language, source, notes), final)
+            return ChainOutcome(_found(segments, track.language, source, notes, settings), final)
         notes.append(note or "a subtitle track gave no text")
         final = final and track_final
     if request.subtitles and not ranked_tracks(request.subtitles, languages):
@@ -171,9 +176,11 @@ async def fetch_transcript(
         notes.append(f"the site's subtitle tracks are in formats that are not read ({formats})")
 
     if video_path is not None:
-        embedded = await asyncio.to_thread(read_embedded_subtitles, video_path, languages)
+        # Read in a decode worker (killed with the request): a hostile file must not hold a thread.
+        embedded = await (decoder or Decoder(settings)).subtitles(video_path, languages, work_dir)
         if embedded.segments:
-            return ChainOutcome(_found(embedded.segments, embedded.language, "embedded_subtitles", notes), final)
+            found = _found(embedded.segments, embedded.language, "embedded_subtitles", notes, settings)
+            return ChainOutcome(found, final)
         if embedded.note:
             notes.append(embedded.note)
 

@@ -19,16 +19,18 @@ from starlette.requests import ClientDisconnect
 from service_common.contracts import UPLOAD_SCHEME, DownloadResult, UploadResult, VideoInfo
 
 from .config import MediaSettings
+from .decode_jobs import Decoder
 from .policy import Limits, duration_refusal
-from .probe import UnreadableMedia, probe_media
-from .store import MediaStore
+from .probe import MediaFacts, UnreadableMedia
+from .store import STORED_VIDEO, MediaStore
 from .worker_client import failure
 
 FIELD = b"file"
+# Set by the gateway: the API key name ("" without keys) the upload belongs to; only it may analyse it.
+OWNER_HEADER = "x-upload-owner"
 # Multipart boundaries and part headers around the file: a Content-Length above cap + this is refused unread.
 MULTIPART_OVERHEAD = 64 * 1024
 MAX_FILENAME = 200
-SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -137,27 +139,34 @@ async def receive_upload(request: Request, settings: MediaSettings, store: Media
             part.close()
         if not part.found:
             raise _invalid("the request has no field named 'file'")
-        return await asyncio.to_thread(_store_upload, part, settings, store, media_dir)
+        facts = await _probed(part, request.app.state.decoder)
+        owner = request.headers.get(OWNER_HEADER, "")
+        return await asyncio.to_thread(_store_upload, part, facts, settings, store, media_dir, owner)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _store_upload(part: FilePart, settings: MediaSettings, store: MediaStore, media_dir: Path) -> UploadResult:
+async def _probed(part: FilePart, decoder: Decoder) -> MediaFacts:
+    """What the file holds, read in a decode worker: an upload may be hostile."""
     shown = part.filename or "the file"
     if part.size == 0:
         raise _invalid(f"{shown} is empty")
     try:
-        facts = probe_media(part.dest)
+        return await decoder.probe(part.dest, "probing the upload")
     except UnreadableMedia:
         raise _invalid(f"{shown} is not a readable video") from None
+
+
+def _store_upload(
+    part: FilePart, facts: MediaFacts, settings: MediaSettings, store: MediaStore, media_dir: Path, owner: str
+) -> UploadResult:
+    shown = part.filename or "the file"
     if not facts.has_video:
         raise _invalid(f"{shown} has no video stream (audio only)")
     limits = Limits(settings.max_download_mb * 2**20, settings.max_duration_s, settings.max_height)
     if refusal := duration_refusal(facts.duration, limits):
         raise _invalid(refusal)
-    suffix = PurePosixPath(part.filename or "").suffix.lower()
-    video = media_dir / f"video{suffix if SAFE_SUFFIX.match(suffix) else '.bin'}"
-    part.dest.rename(video)
+    video = part.dest.rename(media_dir / STORED_VIDEO)
     upload_id = uuid.uuid4().hex  # also its media id: MEDIA_ID's 32 hex digits
     title = PurePosixPath(part.filename).stem if part.filename else None
     result = DownloadResult(
@@ -168,6 +177,7 @@ def _store_upload(part: FilePart, settings: MediaSettings, store: MediaStore, me
         filesize=part.size,
     )
     url = f"{UPLOAD_SCHEME}{upload_id}"
-    record = {"result": result.model_dump(mode="json"), "video_file": video.name, "url": url, "filename": part.filename}
+    record = {"result": result.model_dump(mode="json"), "video_file": video.name, "url": url,
+              "filename": part.filename, "owner": owner}
     store.commit(upload_id, media_dir, record)
     return UploadResult(upload_id=upload_id, url=url, filename=part.filename, size_bytes=part.size)

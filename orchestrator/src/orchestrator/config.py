@@ -82,7 +82,14 @@ class OrchestratorSettings(ServiceSettings):
 
     model_call_timeout_s: float = 120.0
     model_concurrency: int = Field(default=4, ge=1)  # in-flight calls per model endpoint, per worker process
-    max_transcript_chars: int = 24000
+    max_transcript_chars: int = 24000  # transcript characters in one text-model call
+    # A task keeps at most this many transcript cues and characters, whatever the media service or
+    # speech-to-text gave (the media service cuts with its own settings of the same names first).
+    max_transcript_cues: int = Field(default=20_000, ge=1)
+    max_transcript_text_chars: int = Field(default=500_000, ge=1)
+    # Text-model calls on transcript parts per task; a longer transcript has evenly spaced parts of it
+    # summarised, so the whole video is still covered, and a note says so.
+    max_summary_parts: int = Field(default=32, ge=2)
 
     def deployments(self) -> dict[str, dict[str, ModelEndpoint]]:
         if self.model_endpoints is not None:

@@ -15,6 +15,7 @@ from service_common.contracts import (
     TranscriptResult,
 )
 from service_common.errors import PermanentError, ServiceError
+from service_common.transcript_limits import capped_transcript
 
 from .clients.media import MediaClient
 from .clients.models import ModelClient
@@ -35,6 +36,7 @@ class StageContext:
     request: dict
     checkpoints: dict
     report: ProgressReporter  # the task's live progress (fenced write; may raise LeaseLost)
+    owner: str = ""  # the API key name that created the task
 
 
 @dataclass
@@ -56,7 +58,8 @@ class Pipeline:
     speech: SpeechClient | None = None
 
     def __post_init__(self) -> None:
-        self.summarizer = Summarizer(self.models, self.settings.max_transcript_chars)
+        self.summarizer = Summarizer(self.models, self.settings.max_transcript_chars,
+                                     self.settings.max_summary_parts)
 
     async def run_stage(self, stage: TaskStatus, ctx: StageContext) -> StageOutput:
         handler = {
@@ -72,7 +75,7 @@ class Pipeline:
         watcher = asyncio.create_task(self._watch_download(ctx))
         try:
             result = await self.media.download(ctx.request["youtube_url"], ctx.request.get("proxy"), ctx.task_id,
-                                               self.settings.download_timeout_s)
+                                               self.settings.download_timeout_s, owner=ctx.owner)
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,6 +114,8 @@ class Pipeline:
         result = await self.media.transcript(download["media_id"], request, self.settings.transcript_timeout_s)
         if result.text is None and self.speech is not None:
             result = await self._speech_to_text(download["media_id"], request, result, ctx)
+        # What is kept is bounded here too: speech-to-text, or a media service with larger caps, may give more.
+        result = capped_transcript(result, self.settings.max_transcript_cues, self.settings.max_transcript_text_chars)
         fields = {"transcript": result.text or None, "transcript_source": result.source,
                   "transcript_language": result.language, "notes": result.notes,
                   "transcript_segments": [s.model_dump() for s in result.segments] or None}
@@ -171,6 +176,9 @@ class Pipeline:
             transcript.get("segments"), ctx.checkpoints["extracting_frames"]["frames"],
             ctx.checkpoints["analyzing_vision"]["analyses"], language, ctx.request.get("prompt"))
         notes = [f"the transcript was summarised in {result.parts} parts"] if result.parts > 1 else []
+        if result.parts_needed > result.parts:
+            notes.append(f"the transcript needed {result.parts_needed} parts; {result.parts} evenly spaced ones "
+                         f"were summarised (MAX_SUMMARY_PARTS)")
         fields = {"summary": result.summary, "key_points": result.key_points, "notes": notes}
         return StageOutput({"summary": result.summary, "key_points": result.key_points}, fields)
 

@@ -4,6 +4,8 @@ import base64
 import json
 import re
 
+from service_common.transcript_limits import clock
+
 VISION_PROMPT = (
     "Describe this video frame for someone who cannot see it: the setting, people and objects, "
     "any visible text (quote it), and what seems to be happening. Two to four sentences."
@@ -31,12 +33,6 @@ def vision_messages(jpeg: bytes) -> list[dict]:
         {"type": "text", "text": VISION_PROMPT},
         {"type": "image_url", "image_url": {"url": data_url}},
     ]}]
-
-
-def clock(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours:d}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 def summary_material(video_info: dict | None, transcript: str | None, frames: list[dict],

@@ -38,6 +38,7 @@ class Claim:
     checkpoints: dict
     status: str
     last_error: str | None
+    task_owner: str = ""  # the API key name that created the task (`owner` is the worker holding the lease)
 
 
 def _claimable(now):
@@ -87,7 +88,7 @@ def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float,
         session.add(TaskEvent(task_id=task.id, at=now, kind="claimed", status=task.status,
                               attempt=task.attempt, detail=owner))
         return Claim(task.id, owner, task.attempt, dict(task.request), dict(task.checkpoints or {}),
-                     task.status, task.last_error)
+                     task.status, task.last_error, task.owner)
 
 
 def _fenced_update(session: Session, claim: Claim, *conditions, **values) -> None:

@@ -1,15 +1,17 @@
 """Summary and key points from the transcript and the frame analyses, in one call when the material
 fits the text model's context, else map-reduce: each transcript part is summarised on its own, then
-the part summaries (with their time ranges) and the frames are summarised together."""
+the part summaries (with their time ranges) and the frames are summarised together. At most
+MAX_SUMMARY_PARTS parts are summarised: of a longer transcript, that many evenly spaced ones."""
 
 from dataclasses import dataclass
 
 from service_common.errors import PermanentError, ServiceError
+from service_common.transcript_limits import clock
 
 from .clients.models import ModelClient
 from .concurrency import all_or_nothing
 from .config import ModelEndpoint
-from .prompts import SUMMARY_SCHEMA, clock, parse_summary, part_messages, summary_material, text_messages
+from .prompts import SUMMARY_SCHEMA, parse_summary, part_messages, summary_material, text_messages
 
 JSON_ANSWER = {"type": "json_schema", "json_schema": {"name": "video_summary", "schema": SUMMARY_SCHEMA}}
 CHARS_PER_TOKEN = 3  # conservative for English; denser scripts only make parts smaller than needed
@@ -20,7 +22,18 @@ RESERVED_TOKENS = 2048  # instructions, frame lines and the answer
 class Summary:
     summary: str
     key_points: list[str]
-    parts: int
+    parts: int  # transcript parts summarised on their own (1: all in one call)
+    parts_needed: int  # parts the whole transcript makes; more than `parts` when MAX_SUMMARY_PARTS cut it
+
+
+def evenly_spaced(parts: list[str], max_parts: int) -> list[str]:
+    """At most `max_parts` of the parts, spread evenly from the first to the last, in order."""
+    if len(parts) <= max_parts:
+        return parts
+    if max_parts == 1:
+        return parts[:1]
+    step = (len(parts) - 1) / (max_parts - 1)
+    return [parts[round(i * step)] for i in range(max_parts)]
 
 
 def transcript_parts(text: str | None, segments: list[dict] | None, max_chars: int) -> list[str]:
@@ -57,9 +70,10 @@ def _time_range(part: str) -> str:
 
 
 class Summarizer:
-    def __init__(self, models: ModelClient, max_transcript_chars: int):
+    def __init__(self, models: ModelClient, max_transcript_chars: int, max_parts: int):
         self._models = models
         self._max_chars = max_transcript_chars
+        self._max_parts = max_parts
         self._context_chars: dict[str, int] = {}
 
     async def context_chars(self, endpoint: ModelEndpoint) -> int:
@@ -82,7 +96,8 @@ class Summarizer:
     async def summarize(self, endpoint: ModelEndpoint, video_info: dict | None, transcript: str | None,
                         segments: list[dict] | None, frames: list[dict], analyses: list[str],
                         language: str | None, prompt: str | None) -> Summary:
-        parts = transcript_parts(transcript, segments, await self.context_chars(endpoint))
+        all_parts = transcript_parts(transcript, segments, await self.context_chars(endpoint))
+        parts = evenly_spaced(all_parts, self._max_parts)
         if len(parts) > 1:
             title = (video_info or {}).get("title")
             answers = await all_or_nothing(
@@ -94,7 +109,7 @@ class Summarizer:
         material = summary_material(video_info, transcript, frames, analyses)
         summary, key_points = await self._ask(endpoint, text_messages(material, language, prompt),
                                               "text model failed")
-        return Summary(summary, key_points, len(parts))
+        return Summary(summary, key_points, len(parts), len(all_parts))
 
     async def _ask(self, endpoint: ModelEndpoint, messages: list[dict], what: str) -> tuple[str, list[str]]:
         content = await self._models.chat(endpoint, messages, what, max_tokens=1024, temperature=0,

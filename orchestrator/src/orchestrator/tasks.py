@@ -15,6 +15,7 @@ from service_common.contracts import (
     FrameAnalysis,
     FramesRequest,
     TaskCreate,
+    TaskListItem,
     TaskRecord,
     TaskStatus,
     VideoInfo,
@@ -141,15 +142,21 @@ def get_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") 
         return to_record(task) if task else None
 
 
+LIST_COLUMNS = (Task.id, Task.status, Task.youtube_url, Task.created_at, Task.completed_at)
+
+
 def list_tasks(sessions: sessionmaker[Session], limit: int, offset: int, *,
-               owner: str = "") -> tuple[int, list[TaskRecord]]:
+               owner: str = "") -> tuple[int, list[TaskListItem]]:
+    """A page of the owner's tasks, newest first. Only the columns the list shows are read: a task's
+    results (transcript, frames, checkpoints) can be megabytes, and a page has up to 1,000 tasks."""
     with sessions() as session:
         total = session.scalar(select(func.count()).select_from(Task).where(Task.owner == owner)) or 0
-        rows = session.scalars(
-            select(Task).where(Task.owner == owner).order_by(Task.created_at.desc(), Task.id)
+        rows = session.execute(
+            select(*LIST_COLUMNS).where(Task.owner == owner).order_by(Task.created_at.desc(), Task.id)
             .limit(limit).offset(offset)
         ).all()
-        return total, [to_record(t) for t in rows]
+    return total, [TaskListItem(task_id=row.id, status=TaskStatus(row.status), youtube_url=row.youtube_url,
+                                created_at=row.created_at, completed_at=row.completed_at) for row in rows]
 
 
 def task_media_id(task: Task) -> str | None:

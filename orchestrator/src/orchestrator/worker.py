@@ -176,7 +176,7 @@ class Worker:
                 continue
             await self._db(enter_stage, claim, stage)
             try:
-                context = StageContext(claim.task_id, claim.request, checkpoints, report)
+                context = StageContext(claim.task_id, claim.request, checkpoints, report, claim.task_owner)
                 output = await asyncio.wait_for(self.pipeline.run_stage(stage, context), timeouts[stage.value])
             except TimeoutError:
                 if stage == TaskStatus.DOWNLOADING:  # the media service keeps a fetch whose caller left

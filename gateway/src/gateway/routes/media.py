@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from service_common.errors import TransientError
 from service_common.http import error_from_exception, error_from_response
 
-from ..deps import Orchestrator, Settings
+from ..deps import Caller, Orchestrator, Settings
 from ..schemas import ErrorResponse, UploadResponse
 
 router = APIRouter(tags=["media"])
@@ -45,7 +45,7 @@ async def frame_image(task_id: str, index: int, orchestrator: Orchestrator) -> R
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary", "description": "the video file"}}}}}}},
 )
-async def upload(request: Request, settings: Settings) -> UploadResponse:
+async def upload(request: Request, settings: Settings, owner: Caller) -> UploadResponse:
     """Send the file as multipart/form-data in a field named `file`; pass the returned `url` as
     `youtube_url` to `POST /analyze`. Example: `curl -F file=@talk.mp4 http://localhost:8000/uploads`."""
     content_type = request.headers.get("content-type", "")
@@ -68,7 +68,9 @@ async def upload(request: Request, settings: Settings) -> UploadResponse:
     url = settings.media_service_url.rstrip("/") + "/uploads"
     try:
         response = await request.app.state.media_http.post(
-            url, content=body(), headers={"content-type": content_type}, timeout=settings.upload_timeout_s)
+            url, content=body(), timeout=settings.upload_timeout_s,
+            # The upload is the caller's: only the same key can analyse it (the media service trusts this).
+            headers={"content-type": content_type, "x-upload-owner": owner})
     except UploadTooLarge:
         raise HTTPException(413, f"the upload is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB)") from None
     except httpx.HTTPError as exc:

@@ -21,8 +21,9 @@ class MediaClient:
         self._client = client
         self._base = base_url.rstrip("/")
 
-    async def download(self, url: str, proxy: str | None, job_id: str, timeout_s: float) -> DownloadResult:
-        body = DownloadRequest(url=url, proxy=proxy, job_id=job_id).model_dump()
+    async def download(self, url: str, proxy: str | None, job_id: str, timeout_s: float,
+                       owner: str = "") -> DownloadResult:
+        body = DownloadRequest(url=url, proxy=proxy, job_id=job_id, owner=owner).model_dump()
         # Not retried here: a download is long, and the task is retried as a whole after a transient failure.
         response = await request_json(self._client, "POST", f"{self._base}/downloads", "download failed",
                                       json=body, timeout=timeout_s)
