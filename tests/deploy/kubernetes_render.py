@@ -20,6 +20,7 @@ import yaml
 from gateway.config import GatewaySettings
 from lite_models.config import LiteSettings
 from media_service.config import MediaSettings
+from model_registry import load_registry
 from orchestrator.config import OrchestratorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,8 @@ VALIDATE = ROOT / ".venv" / "bin" / "kubernetes-validate"
 # The release kubectl on the project machines speaks, and the newest schema kubernetes-validate carries.
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 NAMESPACE = "video-analysis"
+# Every image a vLLM server runs: the registry's (upstream vllm/vllm-openai, and its audio build).
+VLLM_IMAGES = frozenset(load_registry(REGISTRY).images.values())
 
 # Container name -> the settings class of the service it runs.
 SETTINGS = {"gateway": GatewaySettings, "orchestrator": OrchestratorSettings, "migrate": OrchestratorSettings,
@@ -93,6 +96,10 @@ def validate_strictly(text: str, tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ lookups
+
+
+def is_vllm(image: str) -> bool:
+    return image in VLLM_IMAGES
 
 
 def objects(docs: list[dict], kind: str) -> dict[str, dict]:

@@ -98,10 +98,15 @@ class Network:
 
 def expected_paths(docs: list[dict]) -> set[tuple[str, str, int]]:
     """The pod-to-pod connections the application needs: (client, server, port)."""
-    models = {name: container_ports(d)["http"] for name, d in objects(docs, "Deployment").items()
-              if pod_labels(d).get("app.kubernetes.io/component") == "model-server"}
+    def servers(component: str) -> dict[str, int]:
+        return {name: container_ports(d)["http"] for name, d in objects(docs, "Deployment").items()
+                if pod_labels(d).get("app.kubernetes.io/component") == component}
+
+    models = servers("model-server")
     paths = {("gateway", "orchestrator", 8001), ("gateway", "media-service", 8002),
              ("orchestrator", "media-service", 8002), ("orchestrator", "postgres", 5432),
              ("orchestrator-migrate", "postgres", 5432)}
     paths |= {(client, model, port) for model, port in models.items() for client in ("gateway", "orchestrator")}
+    # Speech-to-text is the orchestrator's alone: the gateway passes chat calls through, never audio.
+    paths |= {("orchestrator", speech, port) for speech, port in servers("speech-server").items()}
     return paths

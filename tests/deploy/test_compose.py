@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from model_registry import load_registry
+from model_registry import load_registry, speech_deployment
 from model_registry.launch import gpu_shares, serve_argv
 from tests.deploy import BIN, BY_NAME, COMPOSE_FILE, ROOT, env_of, settings_class, stages
 
@@ -184,10 +184,15 @@ def test_postgres_with_a_volume_and_the_image_kubernetes_runs(config):
     assert postgres["healthcheck"]["test"][1] == "pg_isready"
 
 
+def vllm_images() -> set[str]:
+    """The images vLLM servers run: the registry's (upstream vllm/vllm-openai, and its audio build)."""
+    return set(load_registry().images.values())
+
+
 def test_model_servers_by_profile(config):
     profile, _ = config
     svc = services(config)
-    vllm = {n for n, s in svc.items() if s["image"].startswith("vllm/vllm-openai:")}
+    vllm = {n for n, s in svc.items() if s["image"] in vllm_images()}
     assert ("lite-models" in svc) == (profile == "cpu")
     assert bool(vllm) == (profile == "gpu")
     for name in vllm:
@@ -200,7 +205,7 @@ def test_model_servers_by_profile(config):
 
 
 @pytest.mark.parametrize("with_example", [False, True], ids=["defaults", "env.example"])
-def test_vllm_servers_are_the_registrys_default_pair_as_the_launcher_starts_them(with_example, tmp_path):
+def test_vllm_servers_are_the_registrys_default_servers_as_the_launcher_starts_them(with_example, tmp_path):
     if with_example:
         run = render("gpu", env_file=example_env_file(tmp_path))
     else:
@@ -210,7 +215,7 @@ def test_vllm_servers_are_the_registrys_default_pair_as_the_launcher_starts_them
     registry = load_registry()
     deployed = registry.deployed(registry.default_profile)
     shares = gpu_shares(registry, deployed)
-    by_repo = {s["command"][1]: (n, s) for n, s in svc.items() if s["image"].startswith("vllm/")}
+    by_repo = {s["command"][1]: (n, s) for n, s in svc.items() if s["image"] in vllm_images()}
     assert sorted(by_repo) == sorted(e.hf_repo for e in deployed)
     for entry in deployed:
         name, service = by_repo[entry.hf_repo]
@@ -224,14 +229,17 @@ def test_vllm_servers_are_the_registrys_default_pair_as_the_launcher_starts_them
             service["volumes"]
         # Time to download and load the weights before a failed check counts.
         assert seconds(service["healthcheck"]["start_period"]) >= 1800, name
-    # The second server starts once the first is healthy, so each measures the free GPU memory alone.
-    (first, first_svc), (second, second_svc) = sorted(by_repo.values(), key=lambda ns: "depends_on" in ns[1])
-    assert "depends_on" not in first_svc
-    assert list(second_svc["depends_on"]) == [first]
-    assert second_svc["depends_on"][first]["condition"] == "service_healthy"
-    # The orchestrator waits for both.
-    assert {first, second} <= {n for n, c in svc["orchestrator-gpu"]["depends_on"].items()
-                               if c["condition"] == "service_healthy"}
+    # One chain: each server starts once the one before is healthy, so each measures the free GPU memory alone.
+    servers = {name for name, _ in by_repo.values()}
+    [first] = [name for name in servers if "depends_on" not in svc[name]]
+    chain = [first]
+    while len(chain) < len(servers):
+        [after] = [name for name in servers if list(svc[name].get("depends_on", {})) == [chain[-1]]]
+        assert svc[after]["depends_on"][chain[-1]]["condition"] == "service_healthy"
+        chain.append(after)
+    # The orchestrator waits for all of them.
+    assert servers <= {n for n, c in svc["orchestrator-gpu"]["depends_on"].items()
+                       if c["condition"] == "service_healthy"}
 
 
 def test_no_secret_is_written_in_the_compose_file():
@@ -306,6 +314,31 @@ def test_service_urls_point_at_compose_services(config, monkeypatch):
                 target = names_in(config)[host]
                 assert svc[target]["command"][svc[target]["command"].index("--served-model-name") + 1] == endpoint.model
             _points_at(config, endpoint.base_url, target, "/v1")
+
+
+@pytest.mark.parametrize("api_key", ["", "0123abcd"], ids=["no-key", "key"])
+def test_gpu_orchestrator_transcribes_with_the_registrys_whisper(api_key, monkeypatch):
+    run = render("gpu", {"POSTGRES_PASSWORD": PASSWORD, "HUGGINGFACE_TOKEN": HF, "VLLM_API_KEY": api_key})
+    assert run.returncode == 0, run.stderr
+    config = ("gpu", json.loads(run.stdout))
+    svc = services(config)
+    env = svc["orchestrator-gpu"]["environment"]
+    cls = settings_class(BY_NAME["orchestrator"])
+    for name in cls.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    speech = cls().speech_to_text
+    assert speech is not None, "the gpu profile's orchestrator has no SPEECH_TO_TEXT"
+    registry = load_registry()
+    entry = registry.entry("speech-fp16")
+    want = speech_deployment(registry, None, None, {entry.name: f"http://vllm-speech-fp16:{entry.port}/v1"},
+                             api_key=api_key or None)
+    assert (speech.base_url, speech.model, speech.api_key or None) == (want["base_url"], want["model"], want["api_key"])
+    _points_at(config, speech.base_url, "vllm-speech-fp16", "/v1")
+    command = svc["vllm-speech-fp16"]["command"]
+    assert command[command.index("--served-model-name") + 1] == speech.model
+    assert svc["vllm-speech-fp16"]["environment"]["VLLM_API_KEY"] == api_key  # the key the server requires
 
 
 def test_media_is_kept_on_a_volume_and_egress_stays_closed(config):

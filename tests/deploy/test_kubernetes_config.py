@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from model_registry.launch import docker_argv, gpu_shares
-from model_registry.registry import load_registry
+from model_registry.registry import load_registry, speech_deployment
 from tests.deploy import test_kubernetes_network, test_kubernetes_render
 from tests.deploy.kubernetes_render import (
     DUMMY_SECRETS,
@@ -26,6 +26,7 @@ from tests.deploy.kubernetes_render import (
     configmap_files,
     container_ports,
     containers,
+    is_vllm,
     kustomize,
     matches,
     objects,
@@ -127,6 +128,24 @@ def test_orchestrator_reaches_database_media_and_every_model(overlay, docs, monk
                 assert endpoint.api_key == DUMMY_SECRETS[("video-analysis-models", "vllm-api-key")]
 
 
+def test_gpu_orchestrator_transcribes_with_the_registrys_whisper(monkeypatch, tmp_path):
+    docs = render("gpu")
+    orchestrator = objects(docs, "Deployment")["orchestrator"]
+    container = containers(orchestrator)[0]
+    settings, _ = settings_of(container, monkeypatch, configmap_files(docs, orchestrator, container, tmp_path))
+    speech = settings.speech_to_text
+    assert speech is not None, "the gpu overlay's orchestrator has no SPEECH_TO_TEXT"
+    registry = load_registry(REGISTRY)
+    entry = registry.entry("speech-fp16")
+    key = DUMMY_SECRETS[("video-analysis-models", "vllm-api-key")]
+    want = speech_deployment(registry, None, None, {entry.name: f"http://vllm-{entry.name}:8000/v1"}, api_key=key)
+    # The key is the vLLM servers' own, expanded from VLLM_API_KEY.
+    assert {"base_url": speech.base_url, "model": speech.model, "api_key": speech.api_key} == want
+    server, port = service_target(docs, speech.base_url)
+    assert server["metadata"]["name"] == f"vllm-{entry.name}" and container_ports(server)[port] == 8000
+    assert served_models(server) == {speech.model}
+
+
 def test_migration_job_runs_the_orchestrator_migrations(docs):
     job = objects(docs, "Job")["orchestrator-migrate"]
     orchestrator = containers(objects(docs, "Deployment")["orchestrator"])[0]
@@ -175,7 +194,7 @@ def test_vllm_servers_are_the_registry_entries_as_the_launcher_runs_them(overlay
     deployed = registry.deployed()
     shares = gpu_shares(registry, deployed)
     servers = {name: d for name, d in objects(docs, "Deployment").items()
-               if any(c["image"].startswith("vllm/vllm-openai:") for c in containers(d))}
+               if any(is_vllm(c["image"]) for c in containers(d))}
     if overlay == "cpu":
         assert not servers
         return

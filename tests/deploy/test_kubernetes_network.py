@@ -91,3 +91,16 @@ def test_only_downloaders_reach_the_internet_and_nobody_private_ranges(overlay, 
             for port in (80, 443, 5432, 8000):
                 assert not network.to_address(name, address, port), (name, address, port)
         assert network.to_dns(name), f"{name} cannot resolve names"
+
+
+def test_only_the_orchestrator_reaches_the_speech_server():
+    docs = render("gpu")
+    speech = [name for name, d in objects(docs, "Deployment").items()
+              if pod_labels(d).get("app.kubernetes.io/component") == "speech-server"]
+    assert speech == ["vllm-whisper-turbo-speech-fp16"]
+    network = Network(docs)
+    [server] = speech
+    port = container_ports(network.pods[server])["http"]
+    callers = {name for name in network.pods if name != server and network.pod_to_pod(name, server, port)}
+    assert callers == {"orchestrator"}
+    assert not network.from_outside(server, port)

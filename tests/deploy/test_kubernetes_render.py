@@ -19,6 +19,7 @@ from tests.deploy.kubernetes_render import (
     VALIDATE,
     container_ports,
     containers,
+    is_vllm,
     objects,
     pod_template,
     render,
@@ -64,7 +65,7 @@ def test_each_overlay_has_its_own_model_servers(overlay, docs):
     assert {"gateway", "orchestrator", "media-service"} <= set(deployments)
     assert "postgres" in objects(docs, "StatefulSet")
     assert "orchestrator-migrate" in objects(docs, "Job")
-    vllm = {name for name, d in deployments.items() if any("vllm/vllm-openai" in c["image"] for c in containers(d))}
+    vllm = {name for name, d in deployments.items() if any(is_vllm(c["image"]) for c in containers(d))}
     if overlay == "cpu":
         assert "lite-models" in deployments and not vllm
     else:
@@ -99,7 +100,7 @@ def test_probes_on_every_long_running_container(docs):
 def test_vllm_startup_allows_ten_minutes_of_model_loading(docs):
     for workload in workloads(docs, LONG_RUNNING):
         for container in containers(workload):
-            if container["image"].startswith("vllm/vllm-openai:"):
+            if is_vllm(container["image"]):
                 probe = container["startupProbe"]
                 allowed = probe.get("initialDelaySeconds", 0) + probe["periodSeconds"] * probe["failureThreshold"]
                 assert allowed >= 600, f"{workload['metadata']['name']}: {allowed} s"
@@ -120,8 +121,7 @@ def test_gpus_are_requested_by_vllm_pods_only(overlay, docs):
         for container in containers(workload):
             resources = container["resources"]
             asked = {part: resources[part].get("nvidia.com/gpu") for part in ("requests", "limits")}
-            is_vllm = container["image"].startswith("vllm/vllm-openai:")
-            if is_vllm:
+            if is_vllm(container["image"]):
                 assert asked == {"requests": 1, "limits": 1}, workload["metadata"]["name"]
                 with_gpu.add(workload["metadata"]["name"])
             else:
@@ -167,7 +167,7 @@ def test_pods_run_unprivileged(docs):
 def test_vllm_pods_have_shared_memory_cache_and_token(docs):
     for workload in workloads(docs, LONG_RUNNING):
         for container in containers(workload):
-            if not container["image"].startswith("vllm/vllm-openai:"):
+            if not is_vllm(container["image"]):
                 continue
             pod = pod_template(workload)["spec"]
             volumes = {volume["name"]: volume for volume in pod["volumes"]}

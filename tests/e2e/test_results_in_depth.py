@@ -86,7 +86,8 @@ def test_uploaded_file_without_subtitles_is_transcribed_by_speech_to_text(sqlite
     threading.Thread(target=whisper.serve_forever, daemon=True).start()
     stt = {"base_url": f"http://127.0.0.1:{whisper.server_address[1]}/v1", "model": "whisper-large-v3"}
     stack = Stack(database_url=sqlite_url, workdir=tmp_path,
-                  service_env={"orchestrator": {"SPEECH_TO_TEXT": json.dumps(stt), "SPEECH_CHUNK_S": "4"}})
+                  service_env={"orchestrator": {"SPEECH_TO_TEXT": json.dumps(stt), "SPEECH_CHUNK_S": "4",
+                                                 "SPEECH_OVERLAP_S": "0"}})
     try:
         stack.start()
         api = stack.url("gateway")

@@ -155,7 +155,7 @@ def test_task_is_shown_in_the_seed_shape(gateway, orchestrator_stub):
     response = httpx.get(f"{gateway}/tasks/{record.task_id.upper()}")
     assert response.status_code == 200
     additive = {"frames", "transcript_segments", "transcript_source", "transcript_language", "frame_strategy",
-                "progress", "notes"}
+                "progress", "notes", "chapters"}
     assert {k: v for k, v in response.json().items() if k in additive} == dict.fromkeys(additive)
     assert {k: v for k, v in response.json().items() if k not in additive} == {
         "task_id": record.task_id,

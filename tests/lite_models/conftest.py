@@ -83,3 +83,18 @@ FRAMES_ONLY_MATERIAL = "\n".join(
     ["Title: clip", "Channel: Someone", "Duration: 00:20", "", "Frames:"]
     + [_clip_frame(stamp, _CLIP_COLOURS[i % 3], stamp in ("00:05", "00:12"))
        for i, stamp in enumerate(("00:01", "00:03", "00:05", "00:08", "00:10", "00:12", "00:15", "00:18"))])
+
+
+def noisy_photo(width: int = 1280, height: int = 720, seed: int = 1) -> np.ndarray:
+    """Smoothed colour noise stretched to full contrast: texture everywhere, like foliage or gravel."""
+    noise = np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    return cv2.normalize(cv2.GaussianBlur(noise, (0, 0), 3), None, 0, 255, cv2.NORM_MINMAX)
+
+
+def title_card(word: str = "LANTERN", background: np.ndarray | None = None) -> np.ndarray:
+    """One big white word in the middle of a 1280×720 frame, as on a title card."""
+    card = np.full((720, 1280, 3), 30, np.uint8) if background is None else background.copy()
+    (width, height), _ = cv2.getTextSize(word, cv2.FONT_HERSHEY_SIMPLEX, 6.0, 14)
+    cv2.putText(card, word, ((1280 - width) // 2, (720 + height) // 2), cv2.FONT_HERSHEY_SIMPLEX, 6.0,
+                (255, 255, 255), 14)
+    return card

@@ -14,7 +14,9 @@ from .conftest import (
     half_red_half_blue,
     image_message,
     jpeg_data_url,
+    noisy_photo,
     text_slide,
+    title_card,
 )
 
 CENTRAL = "Solar panels turn sunlight into electricity using photovoltaic cells made of silicon."
@@ -56,7 +58,7 @@ def test_health(client):
 def test_models_list_shape(client):
     body = client.get("/v1/models").json()
     assert body["object"] == "list"
-    assert [m["id"] for m in body["data"]] == ["lite-vision", "lite-text"]
+    assert [m["id"] for m in body["data"]] == ["lite-vision", "lite-text", "lite-speech"]
     for model in body["data"]:
         assert model["object"] == "model" and model["owned_by"] == "lite-models"
         assert isinstance(model["created"], int)
@@ -134,7 +136,7 @@ def test_text_summary(client):
 ])
 def test_text_json(client, response_format):
     document = json.loads(content_of(chat(client, **summarise_request(response_format=response_format))))
-    assert set(document) == {"summary", "key_points"}
+    assert set(document) == {"summary", "key_points"}  # an untimed transcript gets no chapters
     assert CENTRAL in document["summary"]
     assert all(isinstance(p, str) and p in TRANSCRIPT_MATERIAL for p in document["key_points"])
 
@@ -210,7 +212,9 @@ def test_frames_only_json_summary(client):
             "messages": [{"role": "system", "content": "You summarise videos."},
                          {"role": "user", "content": FRAMES_ONLY_MATERIAL}]}
     document = json.loads(content_of(chat(client, **body)))
-    assert set(document) == {"summary", "key_points"}
+    assert set(document) == {"summary", "key_points", "chapters"}
+    assert document["chapters"][0]["start"] == "00:00"
+    assert document["chapters"][0]["title"].startswith("A bright, high-contrast, sharp")
     assert "has no transcript" in document["summary"] and "8 frame descriptions" in document["summary"]
     assert document["summary"].count("No faces detected") == 1
     points = document["key_points"]
@@ -258,3 +262,62 @@ def test_korean_transcript_points_carry_times(client):
     assert "태양광" in document["summary"]
     assert document["key_points"] and all(p.startswith("[00:") for p in document["key_points"])
     assert document["key_points"] == sorted(document["key_points"])
+
+
+@pytest.mark.parametrize("background", [None, noisy_photo()], ids=["dark", "noisy"])
+def test_vision_reads_a_big_title(client, background):
+    url = jpeg_data_url(title_card("LANTERN", background))
+    response = chat(client, model="lite-vision", messages=image_message(url), response_format={"type": "json_object"})
+    document = json.loads(content_of(response))
+    assert document["on_screen_text"] == "LANTERN"
+    assert "On-screen text: “LANTERN”." in document["description"]
+
+
+def _timed_lines(lines: list[str], step: int = 20) -> str:
+    return "\n".join(f"[{i * step // 60:02d}:{i * step % 60:02d}] {line}" for i, line in enumerate(lines))
+
+
+ROCKETS = ["Rockets burn fuel and oxidiser in the engine to climb.",
+           "The rocket engine pushes hot gas down so the rocket rises.",
+           "A rocket carries its own oxygen so the engine works in space.",
+           "The fuel tanks of the rocket are most of its weight.",
+           "Rocket stages drop away when their fuel is spent.",
+           "The upper stage engine puts the rocket payload into orbit."]
+BREAD = ["To bake bread you mix flour, water, salt and yeast into a dough.",
+         "Knead the dough until the flour dough is smooth and elastic.",
+         "The yeast makes the bread dough rise in a warm bowl.",
+         "Shape the risen dough into a loaf of bread.",
+         "Bake the bread loaf in a hot oven for forty minutes.",
+         "Let the bread cool before you slice the loaf."]
+TIMED_MATERIAL = ("Title: Rockets and bread\nDuration: 04:00\n\nTranscript:\n" + _timed_lines(ROCKETS + BREAD)
+                  + "\n\nFrames:\n[00:10] A launch pad with a rocket.\n[02:10] A kitchen with a loaf of bread.")
+
+
+def timed_request(system: str = "You summarise videos.") -> dict:
+    return {"model": "lite-text", "response_format": {"type": "json_object"},
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": TIMED_MATERIAL}]}
+
+
+def test_timed_transcript_gets_chapters_and_timed_points(client):
+    document = json.loads(content_of(chat(client, **timed_request("You summarise videos. Write your answer in en."))))
+    assert set(document) == {"summary", "key_points", "chapters"}  # English material asked in English: no note
+    starts = [c["start"] for c in document["chapters"]]
+    assert starts == ["00:00", "02:00"]
+    assert all(set(c) == {"start", "title", "summary"} and c["title"] and c["summary"]
+               for c in document["chapters"])
+    assert "bread" in json.dumps(document["chapters"][1]).lower()
+    # Each point is a line of the transcript (or a frame) with that line's own time in front.
+    timed = dict(line[1:].split("] ", 1)[::-1] for line in TIMED_MATERIAL.splitlines() if line.startswith("["))
+    assert document["key_points"]
+    for point in document["key_points"]:
+        stamp, text = point[1:].split("] ", 1)
+        assert timed[text] == stamp
+
+
+@pytest.mark.parametrize(("language", "name"), [("ko", "Korean"), ("Korean", "Korean"), ("de", "German")])
+def test_a_language_the_lite_model_cannot_write_is_noted(client, language, name):
+    system = f"You summarise videos. Write the summary, the key points and the chapters in {language}."
+    document = json.loads(content_of(chat(client, **timed_request(system))))
+    assert document["notes"] == [f"the lite text model cannot write {name}: the summary, key points and chapters "
+                                 "are in the transcript's language (English)"]
+    assert document["chapters"] and "rocket" in document["summary"].lower()

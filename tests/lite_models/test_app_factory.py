@@ -20,7 +20,7 @@ def test_configured_server():
         run_service("lite_models.app:create_app", free_port(), env=env) as (base, _process),
         httpx.Client(base_url=base, timeout=30) as client,
     ):
-        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["frames-v1", "notes-v1"]
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["frames-v1", "notes-v1", "lite-speech"]
         ok = client.post("/v1/chat/completions", json={
             "model": "notes-v1", "n": 2,
             "messages": [{"role": "user", "content": "Cats sleep a lot. Dogs bark at night."}]})

@@ -1,5 +1,7 @@
 """On-screen text reading, scene kind and frame-to-frame changes."""
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from lite_models.ocr import OcrResult, TextBox, TextReader, clean_boxes, clip_te
 from lite_models.scene import BLANK, NATURAL, SLIDE, describe_change, scene_kind
 from lite_models.vision import VisionAnalyzer, analysis_document, describe
 
-from .conftest import checkerboard, half_red_half_blue
+from .conftest import checkerboard, half_red_half_blue, noisy_photo, title_card
 
 
 def title_slide(words: str = "QUARTERLY RESULTS 2026") -> np.ndarray:
@@ -118,3 +120,24 @@ def test_unchanged_frames_say_so():
     analyzer = VisionAnalyzer(reader=TextReader(enabled=False))
     one = analyzer.analyse(half_red_half_blue())
     assert describe_change(one, one, difference=0.0) == "Compared with the previous frame: nearly the same picture."
+
+
+@pytest.mark.parametrize("card", [title_card(), title_card(background=noisy_photo())], ids=["dark", "noisy"])
+def test_a_big_single_word_title_is_read(card):
+    fake = _FakeReader(["LANTERN"], coverage=0.03)
+    analysis = VisionAnalyzer(reader=fake).analyse(card)
+    assert fake.calls == 1 and analysis.large_text_lines >= 1
+    assert "On-screen text: “LANTERN”." in describe(analysis)
+
+
+def test_frames_without_text_are_not_read_and_stay_cheap():
+    fake = _FakeReader(["should not be read"])
+    analyzer = VisionAnalyzer(reader=fake)
+    frames = [np.full((720, 1280, 3), 120, np.uint8), noisy_photo(), checkerboard(1280, 720),
+              half_red_half_blue(1280, 720)]
+    started = time.perf_counter()
+    for frame in frames:
+        assert analyzer.analyse(frame).large_text_lines == 0
+    # Generous: an analysis is tens of milliseconds; reading text would add hundreds.
+    assert (time.perf_counter() - started) / len(frames) < 1.0
+    assert fake.calls == 0

@@ -124,3 +124,12 @@ def test_frame_lines_give_times_to_points_and_untimed_prose_goes_last():
                 "Frames:\n[00:30] A launch pad with a rocket and engine smoke.\n")
     points = summarise(material).key_points
     assert [p[:7] for p in points] == ["[00:10]", "[00:30]", "[01:05]"]
+
+
+def test_part_summaries_headed_with_time_ranges_keep_their_start_and_lose_the_range():
+    """A long transcript reaches the text model as part summaries headed "[00:00–05:00]"."""
+    material = parse_material("Title: Long talk\n\nTranscript:\n"
+                              "[00:00–05:00] The talk opens with the history of the harbour.\n"
+                              "[05:00–10:00] Then the speaker explains how the new lighthouse works.\n")
+    assert material.transcript_times[:2] == ["00:00", "05:00"]
+    assert not any("05:00]" in unit or "–" in unit for unit in material.transcript)

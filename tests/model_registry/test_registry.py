@@ -3,7 +3,16 @@
 import pytest
 import yaml
 
-from model_registry import ROLES, TIERS, RegistryError, deployments, load_registry, registry_path
+from model_registry import (
+    ROLES,
+    SPEECH_ROLE,
+    TIERS,
+    RegistryError,
+    deployments,
+    load_registry,
+    registry_path,
+    speech_deployment,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +36,40 @@ def test_model_registry_env_points_elsewhere(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("profile", ["llama32", "llama4"])
 def test_every_role_and_tier_of_each_profile_exists_once(registry, profile):
-    keys = sorted((entry.role, entry.tier) for entry in registry.entries_of(profile))
+    keys = sorted((entry.role, entry.tier) for entry in registry.entries_of(profile) if entry.role != SPEECH_ROLE)
     assert keys == sorted((role, tier) for role in ROLES for tier in TIERS)
 
 
-def test_the_default_deployment_is_the_int4_pair(registry):
+def test_the_default_deployment_is_the_int4_pair_and_whisper(registry):
     deployed = registry.deployed()
-    assert sorted(entry.key for entry in deployed) == ["text-int4", "vision-int4"]
+    assert sorted(entry.key for entry in deployed) == ["speech-fp16", "text-int4", "vision-int4"]
     assert [entry.hf_repo for entry in deployed] == [
-        "meta-llama/Llama-3.2-11B-Vision-Instruct", "hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4"]
+        "meta-llama/Llama-3.2-11B-Vision-Instruct", "hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4",
+        "openai/whisper-large-v3-turbo"]
+
+
+@pytest.mark.parametrize("profile", ["llama32", "llama4"])
+def test_each_profile_deploys_one_whisper_on_a_current_vllm(registry, profile):
+    [speech] = [entry for entry in registry.entries_of(profile) if entry.role == SPEECH_ROLE]
+    assert speech.deployed and speech.hf_repo == "openai/whisper-large-v3-turbo"
+    # The current release, with the audio extras the upstream image lacks (vllm/audio.Dockerfile).
+    current = registry.images["current"]
+    assert registry.image_of(speech).rsplit(":", 1)[1] == current.rsplit(":", 1)[1]
+    dockerfile = (registry_path().parent / "audio.Dockerfile").read_text()
+    version = current.rsplit(":v", 1)[1]
+    assert f"ARG VLLM_VERSION={version}\n" in dockerfile and "FROM vllm/vllm-openai:v${VLLM_VERSION}\n" in dockerfile
+    assert '"vllm[audio]==${VLLM_VERSION}"' in dockerfile
+    # Whisper's decoder has 448 positions; vLLM refuses a longer --max-model-len for it.
+    assert speech.max_model_len == 448
+    assert speech.flag_value("--limit-mm-per-prompt") == '{"audio": 1}'
+
+
+def test_speech_is_resolved_apart_from_the_chat_roles(registry):
+    assert set(deployments(registry)) == {"vision", "text"}
+    assert speech_deployment(registry, None, None, {"speech-fp16": "http://whisper:8000/v1/"}, api_key="k") == {
+        "base_url": "http://whisper:8000/v1", "model": "openai/whisper-large-v3-turbo", "api_key": "k"}
+    assert speech_deployment(registry, "llama4", None, host="gpu-box")["base_url"] == "http://gpu-box:8131/v1"
+    assert speech_deployment(registry, None, ["vision-int4", "text-int4"]) is None
 
 
 def test_mllama_entries_run_on_v0_10_2_with_its_limits(registry):
@@ -98,4 +132,10 @@ def test_inconsistent_registries_are_refused(tmp_path):
     bad = tmp_path / "registry.yaml"
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(ValueError, match="more than one entry"):
+        load_registry(bad)
+    data = yaml.safe_load(registry_path().read_text())
+    whisper = next(entry for entry in data["entries"] if entry["role"] == "speech")
+    data["entries"].append(dict(whisper, name="another-whisper", tier="int8", port=8132))
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match="more than one speech entry"):
         load_registry(bad)

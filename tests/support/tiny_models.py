@@ -2,8 +2,10 @@
 
     python tests/support/tiny_models.py OUT_DIR
 
-writes OUT_DIR/text (a Llama chat model) and OUT_DIR/vision (a LLaVA model: CLIP vision tower + Llama).
-Both share one byte-level BPE tokenizer trained here on a small text, with a Llama-3-like chat template.
+writes OUT_DIR/text (a Llama chat model), OUT_DIR/vision (a LLaVA model: CLIP vision tower + Llama) and
+OUT_DIR/speech (a Whisper model with its feature extractor). The first two share one byte-level BPE tokenizer
+trained here on a small text, with a Llama-3-like chat template; Whisper gets its own, with Whisper's special
+tokens (task, language and timestamp tokens), trained the same way.
 Runs in the vLLM venv (torch, transformers, tokenizers, safetensors); deterministic for a given seed.
 Their answers are gibberish: they exist to exercise the serving path, not to be right.
 """
@@ -146,11 +148,60 @@ def _rename_vision_tower(out: Path) -> None:
         raise RuntimeError("sharded checkpoints are not expected for a tiny model")
 
 
+WHISPER_LANGUAGES = ("en", "de", "fr", "ko")
+WHISPER_CONTROL = ["<|endoftext|>", "<|startoftranscript|>", *(f"<|{code}|>" for code in WHISPER_LANGUAGES),
+                   "<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>",
+                   "<|notimestamps|>"]
+# Whisper marks times in 20 ms steps over its 30 s window; vLLM's verbose_json reads them back.
+WHISPER_TIMESTAMPS = [f"<|{step * 0.02:.2f}|>" for step in range(1501)]
+
+
+def build_speech(out: Path) -> None:
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizerFast,
+    )
+
+    torch.manual_seed(SEED)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=2048, special_tokens=WHISPER_CONTROL + WHISPER_TIMESTAMPS,
+                                  show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator([CORPUS] * 8, trainer=trainer)
+    end = "<|endoftext|>"
+    tokenizer = WhisperTokenizerFast(tokenizer_object=tok, bos_token=end, eos_token=end, pad_token=end,
+                                     unk_token=end, model_max_length=448)
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in WHISPER_CONTROL}
+    config = WhisperConfig(
+        vocab_size=len(tokenizer), num_mel_bins=80, d_model=64, encoder_layers=1, decoder_layers=1,
+        encoder_attention_heads=2, decoder_attention_heads=2,  # head_dim 32, as CPU attention needs
+        encoder_ffn_dim=128, decoder_ffn_dim=128, max_source_positions=1500, max_target_positions=448,
+        decoder_start_token_id=ids["<|startoftranscript|>"], bos_token_id=ids[end], eos_token_id=ids[end],
+        pad_token_id=ids[end], torch_dtype="float32")
+    WhisperForConditionalGeneration(config).to(torch.float32).save_pretrained(out, safe_serialization=True)
+    features = WhisperFeatureExtractor(feature_size=80)
+    WhisperProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(out)
+    GenerationConfig(
+        decoder_start_token_id=config.decoder_start_token_id, bos_token_id=ids[end], eos_token_id=ids[end],
+        pad_token_id=ids[end], no_timestamps_token_id=ids["<|notimestamps|>"], is_multilingual=True,
+        lang_to_id={f"<|{code}|>": ids[f"<|{code}|>"] for code in WHISPER_LANGUAGES},
+        task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
+        max_length=448).save_pretrained(out)
+
+
 def main(argv: list[str]) -> None:
     root = Path(argv[1] if len(argv) > 1 else "tiny-models")
     build_text(root / "text")
     build_vision(root / "vision")
-    print(json.dumps({"text": str(root / "text"), "vision": str(root / "vision")}))
+    build_speech(root / "speech")
+    print(json.dumps({"text": str(root / "text"), "vision": str(root / "vision"), "speech": str(root / "speech")}))
 
 
 if __name__ == "__main__":

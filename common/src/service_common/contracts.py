@@ -96,6 +96,15 @@ class VideoInfo(BaseModel):
     channel: str | None = None
 
 
+class Chapter(BaseModel):
+    """One stretch of the video: from `start` to `end` (seconds), what it is about."""
+
+    start: float = Field(description="Seconds from the start of the video")
+    end: float = Field(description="Seconds from the start of the video; the next chapter's start")
+    title: str
+    summary: str = ""
+
+
 class TaskRecord(BaseModel):
     """What the orchestrator tells the gateway about one task."""
 
@@ -118,6 +127,7 @@ class TaskRecord(BaseModel):
     frame_strategy: FrameStrategy | None = None
     progress: TaskProgress | None = None
     notes: list[str] | None = None  # things worth knowing that did not fail the task
+    chapters: list[Chapter] | None = None  # in order, covering the video; None when the text model gave none
 
 
 class TaskListItem(BaseModel):

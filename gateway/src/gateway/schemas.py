@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from service_common.contracts import (
     DEFAULT_FRAME_STRATEGY,
+    Chapter,
     FrameAnalysis,
     FrameStrategy,
     TaskProgress,
@@ -163,6 +164,10 @@ class TaskResponse(TaskSummary):
     frame_strategy: FrameStrategy | None = None
     progress: TaskProgress | None = Field(default=None, description="Live progress of the running stage")
     notes: list[str] | None = Field(default=None, description="Things worth knowing that did not fail the task")
+    chapters: list[Chapter] | None = Field(
+        default=None, description="The video's parts in order, each with its start and end (seconds), a title "
+        "and a one-sentence summary, in the summary's language: the first starts at 0, each ends where the "
+        "next starts, the last at the end of the video. Null when the text model gave none (notes says so)")
 
 
 class TaskListResponse(BaseModel):

@@ -1,4 +1,5 @@
-"""HTTP routes: /health and the OpenAI-compatible /v1/models and /v1/chat/completions."""
+"""HTTP routes: /health and the OpenAI-compatible /v1/models, /v1/chat/completions and
+/v1/audio/transcriptions."""
 
 import json
 import time
@@ -7,8 +8,10 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from .completions import Completion, CompletionEngine
 from .errors import ApiError, describe_validation_errors
@@ -19,8 +22,13 @@ from .schemas import (
     Choice,
     ModelCard,
     ModelList,
+    Transcription,
+    TranscriptionSegment,
+    TranscriptionWord,
     Usage,
+    VerboseTranscription,
 )
+from .speech import SpeechEngine, Transcript, to_srt, to_vtt
 
 router = APIRouter()
 # Words per streamed chunk: small enough to look like token streaming, few enough to stay cheap.
@@ -31,6 +39,14 @@ def _engine(request: Request) -> CompletionEngine:
     return request.app.state.engine
 
 
+def _speech(request: Request) -> SpeechEngine:
+    return request.app.state.speech
+
+
+def _model_ids(request: Request) -> list[str]:
+    return [*_engine(request).model_ids, _speech(request).settings.speech_model_name]
+
+
 @router.get("/health")
 def health() -> dict:
     return {"status": "ok", "gpu_available": False, "gpu_name": None}
@@ -39,26 +55,30 @@ def health() -> dict:
 @router.get("/v1/models", response_model=ModelList)
 def list_models(request: Request) -> ModelList:
     created = request.app.state.started_at
-    return ModelList(data=[ModelCard(id=model, created=created) for model in _engine(request).model_ids])
+    return ModelList(data=[ModelCard(id=model, created=created) for model in _model_ids(request)])
 
 
 @router.get("/v1/models/{model_id}", response_model=ModelCard)
 def get_model(model_id: str, request: Request) -> ModelCard:
-    _engine(request).check_model(model_id)
+    if model_id != _speech(request).settings.speech_model_name:
+        _engine(request).check_model(model_id)
     return ModelCard(id=model_id, created=request.app.state.started_at)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _bounded_stream(request: Request, limit: int):
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
-    chunks, size = [], 0
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    return b"".join([chunk async for chunk in _bounded_stream(request, limit)])
 
 
 def _parse_request(body: bytes) -> ChatCompletionRequest:
@@ -117,3 +137,76 @@ def _stream(completion: Completion, chat: ChatCompletionRequest, completion_id: 
         yield event([], usage={"prompt_tokens": completion.prompt_tokens, "completion_tokens": tokens,
                                "total_tokens": completion.prompt_tokens + tokens})
     yield "data: [DONE]\n\n"
+
+
+TRANSCRIPTION_FORMATS = ("json", "verbose_json", "text", "srt", "vtt")
+GRANULARITIES = ("segment", "word")
+
+
+async def _read_form(request: Request, limit: int):
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(400, "send the audio as multipart/form-data with a `file` part", code="invalid_request")
+    # Parts larger than 1 MB spool to disk; the whole body is bounded while it streams in.
+    parser = MultiPartParser(request.headers, _bounded_stream(request, limit), max_files=1, max_fields=32)
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise ApiError(400, f"invalid multipart body: {exc.message}", code="invalid_request") from None
+
+
+def _field(form, name: str, default: str | None = None) -> str | None:
+    value = form.get(name, default)
+    if isinstance(value, UploadFile):
+        raise ApiError(400, f"`{name}` must be a text field, not a file", param=name)
+    return value
+
+
+@router.post("/v1/audio/transcriptions",
+             responses={200: {"content": {"text/plain": {}}, "description": "the transcript in the asked format"},
+                        400: {"description": "invalid request or undecodable file"},
+                        404: {"description": "unknown model"}, 413: {"description": "upload too large"}})
+async def transcriptions(request: Request):
+    """OpenAI audio transcriptions. Multipart fields: `file` (any audio or video ffmpeg reads), `model`,
+    `language` (ISO 639-1), `prompt`, `response_format` (json, verbose_json, text, srt, vtt),
+    `timestamp_granularities[]` (segment, word; with verbose_json). Silence and non-speech give no segments."""
+    speech = _speech(request)
+    form = await _read_form(request, speech.settings.speech_max_upload_bytes)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ApiError(400, "a `file` part with the audio is required", param="file")
+    model = _field(form, "model")
+    if model != speech.settings.speech_model_name:
+        raise ApiError(404, f"The model `{model}` does not exist. The speech model is "
+                       f"`{speech.settings.speech_model_name}`.", code="model_not_found", param="model")
+    response_format = _field(form, "response_format", "json")
+    if response_format not in TRANSCRIPTION_FORMATS:
+        raise ApiError(400, f"response_format must be one of {', '.join(TRANSCRIPTION_FORMATS)}",
+                       param="response_format")
+    granularities = [g for g in form.getlist("timestamp_granularities[]") + form.getlist("timestamp_granularities")
+                     if isinstance(g, str)] or ["segment"]
+    unknown = sorted(set(granularities) - set(GRANULARITIES))
+    if unknown:
+        raise ApiError(400, f"unknown timestamp granularity {unknown[0]!r} (use segment or word)",
+                       param="timestamp_granularities[]")
+    if "word" in granularities and response_format != "verbose_json":
+        raise ApiError(400, "word timestamps need response_format verbose_json", param="timestamp_granularities[]")
+    transcript = await speech.transcribe(upload.file, _field(form, "language"), _field(form, "prompt"),
+                                         word_timestamps="word" in granularities)
+    return _transcription_response(transcript, response_format, granularities)
+
+
+def _transcription_response(transcript: Transcript, response_format: str, granularities: list[str]):
+    if response_format == "text":
+        return PlainTextResponse(transcript.text)
+    if response_format == "srt":
+        return PlainTextResponse(to_srt(transcript))
+    if response_format == "vtt":
+        return PlainTextResponse(to_vtt(transcript), media_type="text/vtt")
+    if response_format == "json":
+        return Transcription(text=transcript.text)
+    segments = [TranscriptionSegment(**{k: v for k, v in vars(s).items() if k != "words"})
+                for s in transcript.segments] if "segment" in granularities else None
+    words = ([TranscriptionWord(word=w.word.strip(), start=w.start, end=w.end) for w in transcript.words]
+             if "word" in granularities else None)
+    return VerboseTranscription(language=transcript.language, duration=transcript.duration, text=transcript.text,
+                                segments=segments, words=words)

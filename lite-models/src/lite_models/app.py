@@ -1,5 +1,6 @@
 """The lite model server's app factory: `uvicorn --factory lite_models.app:create_app`."""
 
+import logging
 import time
 
 from fastapi import FastAPI
@@ -10,6 +11,10 @@ from .api import router
 from .completions import CompletionEngine
 from .config import LiteSettings
 from .errors import install_error_handlers
+from .speech import SpeechEngine, SpeechModelUnavailable
+
+# uvicorn's exit status for an app that cannot start.
+STARTUP_FAILURE = 3
 
 
 def create_app(settings: LiteSettings | None = None) -> FastAPI:
@@ -23,6 +28,11 @@ def create_app(settings: LiteSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = CompletionEngine(settings)
+    try:
+        app.state.speech = SpeechEngine(settings)
+    except SpeechModelUnavailable as exc:
+        logging.getLogger("lite_models").error("cannot start: %s", exc)
+        raise SystemExit(STARTUP_FAILURE) from None
     app.state.started_at = int(time.time())
     install_error_handlers(app)
     app.include_router(router)

@@ -2,17 +2,20 @@
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .chapters import chapters_of
 from .config import LiteSettings
 from .errors import ApiError
 from .images import decode_data_url
+from .language import asked_language, language_note
+from .material import parse_material
 from .ocr import TextReader
 from .scene import describe_change, thumbnail
 from .schemas import ChatCompletionRequest, ChatMessage
-from .summarize import summarise
+from .summarize import Summary, summarise_material
 from .vision import VisionAnalyzer, analysis_document, describe
 
 _WORD = re.compile(r"\S+")
@@ -52,7 +55,8 @@ def fit_document(document: dict, limit: int) -> tuple[str, bool]:
             lists = [k for k, v in document.items() if isinstance(v, list) and len(v) > floor_items]
             strings = [k for k, v in document.items() if isinstance(v, str) and count_tokens(v) > floor_words]
             if lists:
-                document[max(lists, key=lambda k: (len(document[k]), k))].pop()
+                # What the model could not do is said last of all to go.
+                document[max(lists, key=lambda k: (k != "notes", len(document[k]), k))].pop()
             elif strings:
                 key = max(strings, key=lambda k: (count_tokens(document[k]), k))
                 keep = max(floor_words, count_tokens(document[key]) - overflow)
@@ -69,6 +73,19 @@ def _last_user_message(messages: list[ChatMessage]) -> ChatMessage | None:
         return users[-1]
     others = [m for m in messages if m.role not in ("system", "developer")]
     return others[-1] if others else None
+
+
+def _text_answer(messages: list[ChatMessage], wants_json: bool) -> Summary:
+    last = _last_user_message(messages)
+    material = parse_material(last.text() if last else "")
+    summary = summarise_material(material)
+    if wants_json:
+        summary = replace(summary, chapters=chapters_of(material))
+    instructions = "\n".join(m.text() for m in messages if m.role in ("system", "developer"))
+    spoken = " ".join(material.transcript + material.prose)
+    note = language_note(asked_language(instructions), spoken or " ".join(material.frames),
+                         "transcript" if material.transcript else "material")
+    return replace(summary, notes=[note]) if note else summary
 
 
 def _images_to_analyse(messages: list[ChatMessage]) -> list[str]:
@@ -105,8 +122,7 @@ class CompletionEngine:
             document = self._vision_answer(urls, request.wants_json)
         else:
             # The vision model asked about text alone answers like the text model: both are chat models.
-            last = _last_user_message(request.messages)
-            summary = summarise(last.text() if last else "")
+            summary = _text_answer(request.messages, request.wants_json)
             document = summary.as_document() if request.wants_json else summary.as_text()
         limit = request.token_limit
         if isinstance(document, dict):

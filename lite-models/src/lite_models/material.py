@@ -12,9 +12,12 @@ _METADATA_KEYS = {
     "title", "duration", "channel", "uploader", "author", "url", "link", "language", "date", "upload date",
     "published", "views", "view count", "source", "video", "video id", "id", "length", "tags", "categories",
 }
+_STAMP_CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?"
+# "[01:23]", "00:01.000 --> 00:04.000", and a time range in brackets ("[00:00–05:00]", what the
+# summaries of a long transcript's parts are headed with).
 _TIMESTAMP = re.compile(
-    r"^\s*(?:[-*•]\s*)?(?:frame\s*\d+\s*)?[\[(]?\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?\s*[\])]?"
-    r"(?:\s*-->\s*(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?)?\s*[-–:]?\s*", re.IGNORECASE)
+    r"^\s*(?:[-*•]\s*)?(?:frame\s*\d+\s*)?[\[(]?\s*" + _STAMP_CLOCK
+    + r"(?:\s*(?:-->|[-–—])\s*" + _STAMP_CLOCK + r")?\s*[\])]?\s*[-–:]?\s*", re.IGNORECASE)
 _CLOCK = re.compile(r"(?:\d{1,2}:)?\d{1,2}:\d{2}")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？])[」』”’）)]*\s*")

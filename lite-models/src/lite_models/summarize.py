@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,17 +19,29 @@ EMPTY_SUMMARY = "Nothing could be summarised: the material contained no transcri
 class Summary:
     summary: str
     key_points: list[str]
+    # [{"start": "MM:SS", "title", "summary"}], only in the JSON answer; [] when nothing is timed.
+    chapters: list[dict] = field(default_factory=list)
+    # What the model could not do as asked, e.g. write in another language.
+    notes: list[str] = field(default_factory=list)
 
     def as_text(self) -> str:
-        if not self.key_points:
-            return self.summary
-        return self.summary + "\n\nKey points:\n" + "\n".join(f"- {point}" for point in self.key_points)
+        text = self.summary
+        if self.key_points:
+            text += "\n\nKey points:\n" + "\n".join(f"- {point}" for point in self.key_points)
+        if self.notes:
+            text += "\n\nNotes:\n" + "\n".join(f"- {note}" for note in self.notes)
+        return text
 
     def as_document(self) -> dict:
-        return {"summary": self.summary, "key_points": list(self.key_points)}
+        document = {"summary": self.summary, "key_points": list(self.key_points)}
+        if self.chapters:
+            document["chapters"] = [dict(chapter) for chapter in self.chapters]
+        if self.notes:
+            document["notes"] = list(self.notes)
+        return document
 
 
-def _tfidf(units: list[list[str]]) -> np.ndarray:
+def tfidf(units: list[list[str]]) -> np.ndarray:
     df = Counter(term for words in units for term in set(words))
     # Rare-term cut-off keeps the matrix bounded for very long material.
     vocab = {t: i for i, (t, _) in enumerate(sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:_MAX_TERMS])}
@@ -64,7 +76,7 @@ def rank(sentences: list[str], title: str | None = None) -> list[int]:
     if not sentences:
         return []
     words = [content_words(s) for s in sentences]
-    vectors = _tfidf(words)
+    vectors = tfidf(words)
     similarity = vectors @ vectors.T
     scores = _textrank(similarity) if len(sentences) > 1 else np.ones(1)
     title_words = set(content_words(title or ""))
@@ -110,13 +122,14 @@ def summarise_material(material: Material) -> Summary:
     shown = (material.frame_times + [None] * len(frames))[:len(frames)]
     times = (spoken + [None] * len(material.prose))[:len(primary)] + shown
     # Points with a time read in the order they happen; the rest follow in the order they came.
-    order = sorted(ranked[:point_count], key=lambda i: (_seconds(times[i]) is None, _seconds(times[i]) or 0, i))
-    points = [f"[{_stamp(times[i])}] {_capitalised(units[i])}" if times[i] else _capitalised(units[i])
+    order = sorted(ranked[:point_count],
+                   key=lambda i: (seconds_of(times[i]) is None, seconds_of(times[i]) or 0, i))
+    points = [f"[{stamp_of(times[i])}] {_capitalised(units[i])}" if times[i] else _capitalised(units[i])
               for i in order]
     return Summary(paragraph, points)
 
 
-def _seconds(clock: str | None) -> int | None:
+def seconds_of(clock: str | None) -> int | None:
     if not clock or not all(part.isdigit() for part in clock.split(":")):
         return None
     total = 0
@@ -125,11 +138,11 @@ def _seconds(clock: str | None) -> int | None:
     return total
 
 
-def _stamp(clock: str) -> str:
-    """'0:05' → '00:05', '1:02:03' kept with its hours."""
-    seconds = _seconds(clock)
+def stamp_of(clock: str | int) -> str:
+    """'0:05' → '00:05', '1:02:03' kept with its hours; a number of seconds is written the same way."""
+    seconds = clock if isinstance(clock, int) else seconds_of(clock)
     if seconds is None:
-        return clock
+        return str(clock)
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 

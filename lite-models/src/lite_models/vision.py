@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 # Measures are taken at a fixed working size so thresholds mean the same for a 4K frame and a thumbnail.
 WORK_SIDE = 640
+# The side of the tiny copy on which big lettering is looked for.
+LARGE_TEXT_SIDE = 200
 _NUMBERS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
 
 
@@ -37,6 +39,7 @@ class ImageAnalysis:
     edge_density: float = 0.0
     flat_fraction: float = 0.0
     text_lines: int = 0
+    large_text_lines: int = 0
     ocr_lines: list[str] = field(default_factory=list)
     ocr_text: str = ""
     text_coverage: float = 0.0
@@ -55,24 +58,42 @@ def _position(cx: float, cy: float) -> str:
     return f"at the {row}" if col == "centre" else f"at the {row} {col}"
 
 
-def _text_lines(gray: np.ndarray) -> int:
+def _text_lines(gray: np.ndarray, min_height: int = 6, max_height_share: float = 0.12,
+                min_width: int = 20, min_join: int = 9) -> int:
     """Counts wide, short clusters of high-contrast strokes, the signature of printed text lines."""
     height, width = gray.shape
     gradient = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     strokes = (gradient > 60).astype(np.uint8)
     joined = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, cv2.getStructuringElement(
-        cv2.MORPH_RECT, (max(9, width // 50), 1)))
+        cv2.MORPH_RECT, (max(min_join, width // 50), 1)))
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     lines = 0
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
-        if not (6 <= h <= max(8, height * 0.12) and w >= max(20, 2.5 * h)):
+        if not (min_height <= h <= max(min_height + 2, height * max_height_share) and w >= max(min_width, 2.5 * h)):
             continue
         # Letters are strokes with gaps: a solid bar or a lone edge is too full or too empty.
         fill = float(strokes[y:y + h, x:x + w].mean())
         if 0.2 <= fill <= 0.8:
             lines += 1
     return lines
+
+
+def _large_text_lines(gray: np.ndarray) -> int:
+    """Lines of big lettering (a title card, a slide heading, a big caption).
+
+    At the working size a big letter's outline is too sparse and too tall to pass as a text line;
+    shrunk to a few hundred pixels the same word looks like an ordinary line of print, so the
+    line test is run again there with room for taller lines. The tiny copy keeps it to well under a
+    millisecond.
+    """
+    height, width = gray.shape
+    scale = LARGE_TEXT_SIDE / max(height, width)
+    if scale >= 1:
+        return 0
+    tiny = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
+                      interpolation=cv2.INTER_AREA)
+    return _text_lines(tiny, min_height=8, max_height_share=0.45, min_width=24, min_join=LARGE_TEXT_SIDE // 25)
 
 
 def _edge_sharpness(gray: np.ndarray) -> float:
@@ -92,7 +113,8 @@ class VisionAnalyzer:
     """Holds the face detector; one per app, shared by request threads."""
 
     def __init__(self, cascade_path: str | None = None, reader: TextReader | None = None):
-        # Reading text is the slow part of an analysis; it runs only on frames that look text-like.
+        # Reading text is the slow part of an analysis; it runs only on frames that look text-like,
+        # whether the text is small print or big lettering.
         self.reader = reader if reader is not None else TextReader()
         path = cascade_path or cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
         self._faces = cv2.CascadeClassifier(path)
@@ -125,12 +147,13 @@ class VisionAnalyzer:
         flat = float((magnitude < 8).mean())
         blank = std < 4 and float(work.reshape(-1, 3).std(axis=0).max()) < 6
         text_lines = 0 if blank else _text_lines(gray)
+        large_text_lines = 0 if blank or text_lines else _large_text_lines(gray)
         faces = [] if blank else self._detect_faces(gray)
         gh, gw = gray.shape
         positions = [_position((x + w / 2) / gw, (y + h / 2) / gh) for x, y, w, h in faces]
         if faces and max(w for _, _, w, _ in faces) > 0.3 * gw:
             positions = [p + " (a close-up)" if i == 0 else p for i, p in enumerate(positions)]
-        ocr = self.reader.read(image) if text_lines >= 1 else OcrResult()
+        ocr = self.reader.read(image) if text_lines or large_text_lines else OcrResult()
         if edges < 0.03 and flat > 0.6:
             detail = "little"
         elif edges > 0.15:
@@ -150,7 +173,7 @@ class VisionAnalyzer:
             colours=dominant_colours(work), face_positions=positions,
             mean_lightness=round(lightness, 1), luminance_std=round(std, 1),
             laplacian_variance=round(laplacian, 1), edge_density=round(edges, 4),
-            flat_fraction=round(flat, 3), text_lines=text_lines,
+            flat_fraction=round(flat, 3), text_lines=text_lines, large_text_lines=large_text_lines,
             ocr_lines=ocr.lines, ocr_text=ocr.text, text_coverage=ocr.coverage,
             scene_kind=scene_kind(blank=blank, text_lines=text_lines, text_coverage=ocr.coverage,
                                   ocr_words=sum(len(line.split()) for line in ocr.lines),
@@ -218,6 +241,6 @@ def analysis_document(analysis: ImageAnalysis) -> dict:
         "on_screen_text": analysis.ocr_text,
         "on_screen_text_lines": analysis.ocr_lines,
         "metrics": {k: a[k] for k in ("mean_lightness", "luminance_std", "laplacian_variance",
-                                      "edge_density", "flat_fraction", "text_lines",
+                                      "edge_density", "flat_fraction", "text_lines", "large_text_lines",
                                       "text_coverage")},
     }

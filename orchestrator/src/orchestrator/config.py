@@ -41,9 +41,13 @@ class OrchestratorSettings(ServiceSettings):
     model_gpu_name: str | None = None  # the GPU the vLLM servers run on, for /health
 
     # An OpenAI-compatible /v1/audio/transcriptions server (e.g. vLLM serving Whisper), the transcript
-    # chain's last resort; unset means videos without captions or subtitles get no transcript.
+    # chain's last resort; unset: a deployed `speech` role, else the lite server under MODEL_BACKEND=lite.
     speech_to_text: ModelEndpoint | None = None
+    speech_model_name: str = "lite-speech"  # the lite server's speech model
     speech_chunk_s: float = Field(default=600.0, gt=0)
+    # Adjacent audio windows share this much sound (at most a quarter of a window), so words at a border
+    # are heard whole by one of them.
+    speech_overlap_s: float = Field(default=5.0, ge=0)
     progress_interval_s: float = Field(default=1.0, gt=0)
 
     # Queued or running tasks one API key may have at once (0: no limit); more submits are answered 429.
@@ -102,6 +106,18 @@ class OrchestratorSettings(ServiceSettings):
                 self.model_gpu_name)
         lite = {role: ModelEndpoint(base_url=self.lite_models_url, model=f"lite-{role}") for role in ("vision", "text")}
         return {role: dict.fromkeys(QUANTIZATION_TIERS, endpoint) for role, endpoint in lite.items()}
+
+    def speech_endpoint(self) -> ModelEndpoint | None:
+        """Where speech is turned into text: SPEECH_TO_TEXT, else the deployments' `speech` role, else
+        the lite server when it serves the other roles too; None: no speech-to-text."""
+        if self.speech_to_text is not None:
+            return self.speech_to_text
+        deployed = self.deployments().get("speech") or {}
+        if deployed:
+            return next(iter(deployed.values()))
+        if self.model_endpoints is None and self.model_backend == "lite":
+            return ModelEndpoint(base_url=self.lite_models_url, model=self.speech_model_name)
+        return None
 
     def stage_timeouts(self) -> dict[str, float]:
         return {

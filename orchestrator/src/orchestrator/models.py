@@ -34,6 +34,7 @@ class Task(Base):
     transcript_language: Mapped[str | None] = mapped_column(String(32))
     progress: Mapped[dict | None] = mapped_column(JSON)
     notes: Mapped[list | None] = mapped_column(JSON)
+    chapters: Mapped[list | None] = mapped_column(JSON)  # [{start, end, title, summary}], in order
     last_error: Mapped[str | None] = mapped_column(Text)
     media_id: Mapped[str | None] = mapped_column(String(64), index=True)  # set once downloaded
 

@@ -19,10 +19,11 @@ from service_common.transcript_limits import capped_transcript
 
 from .clients.media import MediaClient
 from .clients.models import ModelClient
-from .clients.speech import SpeechClient
+from .clients.speech import HeardWindow, SpeechClient, SpeechUnavailable
 from .concurrency import all_or_nothing
 from .config import OrchestratorSettings
 from .prompts import vision_messages
+from .speech_windows import AudioWindow, drop_doubted, merge_windows, only_hallucinations, plan_windows
 from .summarize import Summarizer
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,12 @@ class Pipeline:
             url=ctx.request["youtube_url"], proxy=ctx.request.get("proxy"),
             subtitles=[SubtitleTrack.model_validate(s) for s in download.get("subtitles", [])],
             languages=ctx.request.get("transcript_languages"), video_language=download.get("language"))
+        # Speech-to-text gets what is left of the stage's time limit, less a margin to store the result:
+        # a slow speech server costs the transcript, not the task.
+        deadline = asyncio.get_running_loop().time() + 0.9 * self.settings.transcript_timeout_s
         result = await self.media.transcript(download["media_id"], request, self.settings.transcript_timeout_s)
         if result.text is None and self.speech is not None:
-            result = await self._speech_to_text(download["media_id"], request, result, ctx)
+            result = await self._speech_to_text(download["media_id"], request, result, ctx, deadline)
         # What is kept is bounded here too: speech-to-text, or a media service with larger caps, may give more.
         result = capped_transcript(result, self.settings.max_transcript_cues, self.settings.max_transcript_text_chars)
         fields = {"transcript": result.text or None, "transcript_source": result.source,
@@ -122,27 +126,63 @@ class Pipeline:
         return StageOutput(result.model_dump(), fields)
 
     async def _speech_to_text(self, media_id: str, request: TranscriptRequest, found: TranscriptResult,
-                              ctx: StageContext) -> TranscriptResult:
-        info = await self.media.audio_info(media_id)
+                              ctx: StageContext, deadline: float) -> TranscriptResult:
+        """The transcript heard in the soundtrack; whatever goes wrong, a note and no transcript, never a
+        failed task: the frames still tell what the video shows."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                heard = await self._hear(media_id, request, ctx)
+        except TimeoutError:
+            heard = ("no transcript from the audio: speech-to-text did not finish within the transcript "
+                     f"stage's time limit ({self.settings.transcript_timeout_s:g} s, TRANSCRIPT_TIMEOUT_S)")
+        except SpeechUnavailable:
+            heard = f"speech-to-text is not available at the speech server (model {self.speech.endpoint.model})"
+        except AudioUnreadable as exc:
+            heard = f"no transcript from the audio: {exc.message}"
+        except ServiceError as exc:
+            heard = f"no transcript from the audio: {exc.message}" + (" (after retries)" if exc.retryable else "")
+        if isinstance(heard, str):
+            return found.model_copy(update={"notes": [*found.notes, heard]})
+        return heard.model_copy(update={"notes": [*found.notes, *heard.notes]})
+
+    async def _hear(self, media_id: str, request: TranscriptRequest, ctx: StageContext) -> TranscriptResult | str:
+        try:
+            info = await self.media.audio_info(media_id)
+        except PermanentError as exc:
+            raise AudioUnreadable(exc.message) from exc
         duration = info.get("duration") or 0.0
         if not info.get("has_audio") or duration <= 0:
-            return found.model_copy(update={"notes": [*found.notes, "the video has no audio to transcribe"]})
-        language = (request.languages or [None])[0] or request.video_language
-        segments, detected = [], None
-        chunk = self.settings.speech_chunk_s
-        windows = [(start, min(chunk, duration - start)) for start in _frange(0.0, duration, chunk)]
-        for done, (start, length) in enumerate(windows):
-            wav = await self.media.audio_window(media_id, start, length)
-            window_segments, window_language = await self.speech.transcribe(wav, start, length, language)
-            segments += window_segments
-            detected = detected or window_language
-            await ctx.report({"stage": TaskStatus.EXTRACTING_TRANSCRIPT.value,
-                              "fraction": (done + 1) / len(windows), "detail": "speech to text"})
-        if not segments:
-            return found.model_copy(update={"notes": [*found.notes, "speech-to-text found no speech"]})
-        text = " ".join(s.text for s in segments)
-        return TranscriptResult(text=text, segments=segments, language=language or detected,
-                                source="speech_to_text", notes=found.notes)
+            return "the video has no audio to transcribe"
+        # The caller's preferred language; otherwise the model's own detection.
+        language = (request.languages or [None])[0]
+        windows = plan_windows(duration, self.settings.speech_chunk_s, self.settings.speech_overlap_s)
+        done = 0
+
+        async def hear(window: AudioWindow) -> HeardWindow:
+            nonlocal done
+            try:
+                wav = await self.media.audio_window(media_id, window.start, window.length)
+            except PermanentError as exc:
+                raise AudioUnreadable(exc.message) from exc
+            heard = await self.speech.transcribe(wav, window.start, window.length, language)
+            done += 1
+            await ctx.report({"stage": TaskStatus.EXTRACTING_TRANSCRIPT.value, "fraction": done / len(windows),
+                              "detail": f"speech to text, {done} of {len(windows)} audio windows"})
+            return heard
+
+        heard = await all_or_nothing(hear(w) for w in windows)
+        segments = merge_windows(windows, [drop_doubted(h.segments) for h in heard])
+        model = self.speech.endpoint.model
+        if not segments or only_hallucinations(segments):
+            return f"speech-to-text ({model}) heard no speech"
+        notes = [f"transcribed from the audio by {model}"]
+        if not all(h.timed for h in heard):
+            notes.append(f"{model} gave no segment timings; each audio window of up to "
+                         f"{self.settings.speech_chunk_s:g} s is one segment, and words where windows overlap "
+                         "may repeat")
+        detected = next((h.language for h in heard if h.language), None)
+        return TranscriptResult(text=" ".join(s.text for s in segments), segments=segments,
+                                language=language or detected, source="speech_to_text", notes=notes)
 
     async def analyze_vision(self, ctx: StageContext) -> StageOutput:
         endpoint = self._endpoint("vision", ctx.request["vision_quantization"])
@@ -179,8 +219,11 @@ class Pipeline:
         if result.parts_needed > result.parts:
             notes.append(f"the transcript needed {result.parts_needed} parts; {result.parts} evenly spaced ones "
                          f"were summarised (MAX_SUMMARY_PARTS)")
-        fields = {"summary": result.summary, "key_points": result.key_points, "notes": notes}
-        return StageOutput({"summary": result.summary, "key_points": result.key_points}, fields)
+        notes += [f"the text model noted: {note}" for note in result.notes]
+        if result.chapters is None:
+            notes.append("the text model gave no chapters")
+        answer = {"summary": result.summary, "key_points": result.key_points, "chapters": result.chapters}
+        return StageOutput(answer, {**answer, "notes": notes})
 
     def _endpoint(self, role: str, tier: str):
         deployed = self.settings.deployments().get(role, {})
@@ -189,8 +232,5 @@ class Pipeline:
         return deployed[tier]
 
 
-def _frange(start: float, stop: float, step: float):
-    value = start
-    while value < stop - 0.05:  # no sliver of a window at the very end
-        yield value
-        value += step
+class AudioUnreadable(PermanentError):
+    """The media service could not decode the soundtrack (an undecodable or damaged audio track)."""

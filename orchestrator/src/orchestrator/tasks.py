@@ -56,6 +56,7 @@ def to_record(task: Task) -> TaskRecord:
         frame_strategy=(task.request or {}).get("frame_strategy", DEFAULT_FRAME_STRATEGY),
         progress=task.progress if task.status not in TERMINAL_VALUES else None,
         notes=task.notes or None,
+        chapters=task.chapters,
     )
 
 

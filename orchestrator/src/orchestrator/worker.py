@@ -56,10 +56,10 @@ class Worker:
         self.settings = settings
         self.sessions = sessions
         self.worker_id = new_worker_id()
-        speech = (SpeechClient(http, settings.speech_to_text, settings.model_call_timeout_s)
-                  if settings.speech_to_text else None)
-        self.pipeline = Pipeline(settings, MediaClient(http, settings.media_service_url),
-                                 ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s), speech)
+        models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
+        speech_endpoint = settings.speech_endpoint()
+        speech = SpeechClient(models, speech_endpoint) if speech_endpoint else None
+        self.pipeline = Pipeline(settings, MediaClient(http, settings.media_service_url), models, speech)
         self._stopping = asyncio.Event()
         self._running: dict[asyncio.Task, str] = {}  # job -> task id
 

@@ -2,6 +2,7 @@
 
 from model_registry.registry import (
     ROLES,
+    SPEECH_ROLE,
     TIERS,
     Entry,
     Profile,
@@ -11,10 +12,12 @@ from model_registry.registry import (
     deployments,
     load_registry,
     registry_path,
+    speech_deployment,
 )
 
 __all__ = [
     "ROLES",
+    "SPEECH_ROLE",
     "TIERS",
     "Entry",
     "Profile",
@@ -24,4 +27,5 @@ __all__ = [
     "deployments",
     "load_registry",
     "registry_path",
+    "speech_deployment",
 ]

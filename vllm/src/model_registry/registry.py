@@ -8,9 +8,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Role = Literal["vision", "text"]
+Role = Literal["vision", "text", "speech"]
 Tier = Literal["int4", "int8", "fp16"]
+# The chat roles: each profile covers every tier of them, and the orchestrator picks a tier per task.
 ROLES: tuple[str, ...] = ("vision", "text")
+# Speech-to-text (/v1/audio/transcriptions): one server per profile, whatever the task's tier.
+SPEECH_ROLE = "speech"
 TIERS: tuple[str, ...] = ("int4", "int8", "fp16")
 
 # A checkout reads vllm/registry.yaml; an installed wheel carries a copy next to this module.
@@ -96,6 +99,8 @@ class Registry(BaseModel):
             ports = [entry.port for entry in chosen]
             if len(ports) != len(set(ports)):
                 raise ValueError(f"profile {profile}: two entries on one port")
+            if sum(entry.role == SPEECH_ROLE for entry in chosen) > 1:
+                raise ValueError(f"profile {profile}: more than one speech entry")
         return self
 
     def entries_of(self, profile: str) -> list[Entry]:
@@ -163,9 +168,11 @@ def deployments(
     api_key: str | None = None,
     gpu_name: str | None = None,
 ) -> dict[str, dict[str, dict]]:
-    """role -> tier -> {base_url, model, api_key, gpu_name} for the deployed entries of a profile."""
+    """role -> tier -> {base_url, model, api_key, gpu_name} for the deployed chat entries of a profile."""
     result: dict[str, dict[str, dict]] = {}
     for entry in registry.deployed(profile, deployed_tiers):
+        if entry.role not in ROLES:
+            continue
         result.setdefault(entry.role, {})[entry.tier] = {
             "base_url": base_url_of(entry, base_urls, host),
             "model": entry.served_model_name,
@@ -173,3 +180,21 @@ def deployments(
             "gpu_name": gpu_name,
         }
     return result
+
+
+def speech_deployment(
+    registry: Registry,
+    profile: str | None = None,
+    deployed: Iterable[str] | None = None,
+    base_urls: Mapping[str, str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    api_key: str | None = None,
+) -> dict | None:
+    """{base_url, model, api_key} of the profile's deployed speech server (the shape of the orchestrator's
+    SPEECH_TO_TEXT), or None when none is deployed."""
+    for entry in registry.deployed(profile, deployed):
+        if entry.role == SPEECH_ROLE:
+            return {"base_url": base_url_of(entry, base_urls, host), "model": entry.served_model_name,
+                    "api_key": api_key}
+    return None

@@ -28,8 +28,20 @@ class ModelClient:
     async def chat(self, endpoint: ModelEndpoint, messages: list[dict], what: str, **options) -> str:
         """The assistant's text for `messages`; `options` go into the request (max_tokens, response_format…)."""
         body = {"model": endpoint.model, "messages": messages, **options}
+        response = await self.post(endpoint, "/chat/completions", what, json=body)
+        try:
+            content = response.json()["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise PermanentError(f"{what}: the model server's answer had no message content") from exc
+        if not isinstance(content, str):
+            raise PermanentError(f"{what}: the model server's answer had no text")
+        return content.strip()
+
+    async def post(self, endpoint: ModelEndpoint, path: str, what: str, **request) -> httpx.Response:
+        """POST to `path` of the endpoint's server, within its bound, each attempt timed, retried on
+        transient failures; `request` goes to httpx (json=, data=, files=…)."""
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
-        url = endpoint.base_url.rstrip("/") + "/chat/completions"
+        url = endpoint.base_url.rstrip("/") + path
 
         async def one_call():
             # The slot is held for one attempt only: a call sleeping out its backoff (or a long
@@ -40,19 +52,12 @@ class ModelClient:
                 # Cancelling the request closes its connection, so the server sees the client go.
                 try:
                     return await asyncio.wait_for(request_json(
-                        self._client, "POST", url, what, json=body, headers=headers, timeout=self._timeout),
+                        self._client, "POST", url, what, headers=headers, timeout=self._timeout, **request),
                         self._timeout)
                 except TimeoutError:
                     raise TransientError(f"{what}: no answer within {self._timeout:g} s") from None
 
-        response = await with_retries(one_call)
-        try:
-            content = response.json()["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise PermanentError(f"{what}: the model server's answer had no message content") from exc
-        if not isinstance(content, str):
-            raise PermanentError(f"{what}: the model server's answer had no text")
-        return content.strip()
+        return await with_retries(one_call)
 
     async def list_models(self, endpoint: ModelEndpoint, timeout_s: float = 5.0) -> list[dict]:
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
