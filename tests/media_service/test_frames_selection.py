@@ -382,3 +382,30 @@ def test_choice_keeps_the_strongest_cuts_and_the_longest_scenes():
     assert [k.time for k in choose(keyframes, 300.0, 3)[0]] == [30.0, 92.0, 210.0]  # the flash goes first
     assert len(choose(keyframes, 300.0, 1)[0]) == 1
     assert choose([], 10.0, 4) == ([], 0)
+
+
+TITLES = ["BRIDGE", "TRAFFIC", "SPAN", "PAINT"]
+
+
+def title_cards(tmp_path: Path, seconds_each: float = 2.0) -> Path:
+    """One-word title cards on one background, one after another: alike in colour and on average."""
+    listing = []
+    for index, word in enumerate(TITLES):
+        image = np.full((720, 1280, 3), (40, 60, 90), np.uint8)
+        cv2.putText(image, word, (200, 420), cv2.FONT_HERSHEY_SIMPLEX, 6, (255, 255, 255), 14, cv2.LINE_AA)
+        cv2.imwrite(str(tmp_path / f"title{index}.png"), image)
+        listing.append(f"file 'title{index}.png'\nduration {seconds_each}\n")
+    (tmp_path / "titles.txt").write_text("".join(listing) + f"file 'title{len(TITLES) - 1}.png'\n")
+    path = tmp_path / "titles.mp4"
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "titles.txt"),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", "10",
+                    "-t", str(seconds_each * len(TITLES)), str(path)], check=True, timeout=60)
+    return path
+
+
+def test_title_cards_that_differ_only_in_their_words_are_not_near_duplicates(tmp_path):
+    video = title_cards(tmp_path)
+    for strategy in ("uniform", "scenes"):
+        result, _ = run(video, tmp_path, strategy, 8)
+        starts = sorted({int(f.timestamp // 2) for f in result.frames})
+        assert starts == [0, 1, 2, 3], (strategy, [f.timestamp for f in result.frames], result.note)

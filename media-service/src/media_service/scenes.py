@@ -28,12 +28,17 @@ DRIFT_FACTOR = 1.5
 # screen, re-encoded). A moving test pattern differs by more than this from one second to the next.
 DUPLICATE_HISTOGRAM = 0.08
 DUPLICATE_THUMBNAIL = 0.01
+# ...and barely a pixel of their small picture differs clearly. Title cards on one background that
+# differ only in their words are alike in colours and on average, not in these pixels.
+DETAIL_LEVELS = 48  # of 255: a difference no re-encoding of a still picture makes
+DUPLICATE_DETAIL_SHARE = 0.01
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: arrays have no single truth value
 class Signature:
     histogram: np.ndarray  # H, S and V histograms, each summing to 1
     thumbnail: np.ndarray  # 16x9 grey, 0..1
+    detail: np.ndarray | None = None  # the small picture itself in grey (e.g. 64x36), uint8
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,8 +73,9 @@ def signature(bgr: np.ndarray) -> Signature:
         cv2.calcHist([hsv], [2], None, [8], [0, 256]),
     ]
     histogram = np.concatenate([p.ravel() / max(p.sum(), 1.0) for p in parts]).astype(np.float32)
-    grey = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (16, 9), interpolation=cv2.INTER_AREA)
-    return Signature(histogram, grey.astype(np.float32) / 255.0)
+    detail = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    grey = cv2.resize(detail, (16, 9), interpolation=cv2.INTER_AREA)
+    return Signature(histogram, grey.astype(np.float32) / 255.0, detail)
 
 
 def distances(a: Signature, b: Signature) -> tuple[float, float]:
@@ -87,7 +93,18 @@ def change(a: Signature, b: Signature) -> float:
 
 def near_duplicates(a: Signature, b: Signature) -> bool:
     histogram, thumbnail = distances(a, b)
-    return histogram < DUPLICATE_HISTOGRAM and thumbnail < DUPLICATE_THUMBNAIL
+    if histogram >= DUPLICATE_HISTOGRAM or thumbnail >= DUPLICATE_THUMBNAIL:
+        return False
+    if a.detail is None or b.detail is None or a.detail.shape != b.detail.shape:
+        return True
+    return bool(alike_in_detail(a.detail.reshape(1, -1), b.detail)[0])
+
+
+def alike_in_detail(details: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """For each row of `details` (small grey pictures, flattened), whether barely any of its pixels
+    differs clearly from `detail`'s."""
+    differing = np.abs(details.astype(np.int16) - detail.ravel().astype(np.int16)) > DETAIL_LEVELS
+    return differing.mean(axis=1) < DUPLICATE_DETAIL_SHARE
 
 
 def split_scenes(keyframes: list[Keyframe], duration: float) -> list[Scene]:
@@ -155,6 +172,9 @@ class _Pool:
         self.times = np.array([k.time for k in keyframes], np.float64)
         self.histograms = np.stack([k.signature.histogram for k in keyframes]) if keyframes else None
         self.thumbnails = np.stack([k.signature.thumbnail.ravel() for k in keyframes]) if keyframes else None
+        shapes = {None if k.signature.detail is None else k.signature.detail.shape for k in keyframes}
+        self.details = (np.stack([k.signature.detail.ravel() for k in keyframes])
+                        if keyframes and len(shapes) == 1 and None not in shapes else None)
         self.available = np.ones(len(keyframes), bool)
         self.gap = np.full(len(keyframes), np.inf)
         self.chosen: list[Keyframe] = []
@@ -167,7 +187,10 @@ class _Pool:
         signature = keyframe.signature
         histogram = np.abs(self.histograms - signature.histogram).sum(axis=1) / 6.0
         thumbnail = np.abs(self.thumbnails - signature.thumbnail.ravel()).mean(axis=1)
-        self.available &= ~((histogram < DUPLICATE_HISTOGRAM) & (thumbnail < DUPLICATE_THUMBNAIL))
+        duplicates = (histogram < DUPLICATE_HISTOGRAM) & (thumbnail < DUPLICATE_THUMBNAIL)
+        if self.details is not None:
+            duplicates &= alike_in_detail(self.details, signature.detail)
+        self.available &= ~duplicates
         self.available[i] = False
         self.gap = np.minimum(self.gap, np.abs(self.times - keyframe.time))
         self.chosen.append(keyframe)
