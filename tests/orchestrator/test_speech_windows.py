@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from orchestrator.clients.speech import _timed_items
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
 from orchestrator.speech_windows import (
     HeardSegment,
@@ -103,3 +104,10 @@ def test_the_speech_server_is_the_lite_server_by_default_and_speech_to_text_wins
     with_speech = {"text": {"int4": text}, "speech": {"int8": own}}
     assert OrchestratorSettings(model_endpoints=with_speech).speech_endpoint() == own
     assert OrchestratorSettings(model_endpoints={"text": {"int4": text}}).speech_endpoint() is None
+
+
+def test_times_an_answer_gives_past_its_window_are_kept_within_it():
+    """vLLM's Whisper has answered a 3 s clip with a segment ending at 35.52 s."""
+    items = _timed_items([{"start": 0.4, "end": 35.52, "text": "hello"}, {"start": 40.0, "end": 41.0, "text": "x"},
+                          {"start": float("nan"), "end": 1.0, "text": "y"}], 600.0, 3.0, "text")
+    assert [(s.start, s.end, s.text) for s in items] == [(600.4, 603.0, "hello"), (603.0, 603.0, "x")]

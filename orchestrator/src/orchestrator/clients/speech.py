@@ -47,10 +47,11 @@ class SpeechClient:
             except PermanentError as exc:
                 if exc.status != 400 or response_format == "json":
                     raise
-        words = _timed_items(body.get("words"), offset_s, "word")
+        words = _timed_items(body.get("words"), offset_s, window_s, "word")
         segments = [HeardSegment(segment, tuple(w for w in words if segment.start <= _middle(w) <= segment.end),
                                  doubt)
-                    for segment, doubt in zip(*_segments_and_doubts(body.get("segments"), offset_s), strict=True)]
+                    for segment, doubt in zip(*_segments_and_doubts(body.get("segments"), offset_s, window_s),
+                                              strict=True)]
         timed = bool(segments)
         text = str(body.get("text") or "").strip()
         if not segments and text:
@@ -88,8 +89,9 @@ def _middle(segment: TranscriptSegment) -> float:
     return (segment.start + segment.end) / 2
 
 
-def _timed_items(raw_items, offset_s: float, text_key: str) -> list[TranscriptSegment]:
-    """Segments or words of an answer on the video's clock; malformed ones are left out."""
+def _timed_items(raw_items, offset_s: float, window_s: float, text_key: str) -> list[TranscriptSegment]:
+    """Segments or words of an answer on the video's clock, within the window that was sent (vLLM's
+    Whisper has given a segment ending at 35.5 s of a 3 s clip); malformed ones are left out."""
     items = []
     for raw in raw_items if isinstance(raw_items, list) else []:
         if not isinstance(raw, dict):
@@ -100,14 +102,16 @@ def _timed_items(raw_items, offset_s: float, text_key: str) -> list[TranscriptSe
         except (TypeError, ValueError):
             continue
         if text and 0 <= start <= end:
+            start, end = min(start, window_s), min(end, window_s)
             items.append(TranscriptSegment(start=offset_s + start, end=offset_s + end, text=text))
     return items
 
 
-def _segments_and_doubts(raw_segments, offset_s: float) -> tuple[list[TranscriptSegment], list[float | None]]:
+def _segments_and_doubts(raw_segments, offset_s: float,
+                         window_s: float) -> tuple[list[TranscriptSegment], list[float | None]]:
     segments, doubts = [], []
     for raw in raw_segments if isinstance(raw_segments, list) else []:
-        found = _timed_items([raw], offset_s, "text")
+        found = _timed_items([raw], offset_s, window_s, "text")
         if found:
             segments.append(found[0])
             doubt = raw.get("no_speech_prob")
