@@ -4,6 +4,7 @@ timings or without the endpoint, failures, and videos with nothing said."""
 
 import json
 import re
+import subprocess
 import time
 from dataclasses import replace
 
@@ -11,10 +12,10 @@ import numpy as np
 import pytest
 import requests
 
-from tests.support.speech import spoken_video
+from tests.support.speech import spoken_timeline, spoken_video
 from tests.support.stack import Stack
 from tests.support.standin_speech_server import SpeechScript, noisy_video, soundtrack, standin_speech_server
-from tests.support.videos import make_video
+from tests.support.videos import FFMPEG, make_video
 
 STANDIN_MODEL = "whisper-standin"
 CONCURRENCY = 3
@@ -173,3 +174,33 @@ def test_by_default_the_lite_server_hears_a_spoken_video(tmp_path):
     starts = [s["start"] for s in segments]
     assert len(starts) > 1 and starts == sorted(starts)
     assert segments[-1]["end"] <= result["video_info"]["duration"] + 0.5
+
+
+TEN_MINUTES = [(4.0, "the harbour opened at dawn."), (151.0, "the ferry carried seven cars."),
+               (302.0, "the lighthouse keeper wrote a letter."), (449.0, "the storm broke the northern pier."),
+               (588.0, "the museum closed at midnight.")]
+
+
+def test_a_ten_minute_talk_is_heard_in_windows_with_the_right_times_to_the_end(tmp_path):
+    """The lite server's own model over 10 minutes of sound in windows of 2 minutes: each sentence where
+    it was said, the last one nearly 10 minutes in."""
+    voice = spoken_timeline(tmp_path / "ten-minutes.wav", TEN_MINUTES)
+    video = tmp_path / "ten-minutes.mp4"
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=1",
+                    "-i", str(voice), "-t", "600", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", str(video)], check=True, timeout=300)
+    stack = Stack(database_url=f"sqlite:///{tmp_path / 'tasks.db'}", workdir=tmp_path,
+                  service_env={"orchestrator": {"SPEECH_CHUNK_S": "120", "SPEECH_OVERLAP_S": "5"}})
+    try:
+        stack.start()
+        result = analyse(stack, video)
+    finally:
+        stack.stop()
+    assert result["transcript_source"] == "speech_to_text", result["notes"]
+    segments = result["transcript_segments"]
+    assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+    for (said_at, _), key in zip(TEN_MINUTES, ("harbo", "carried", "lighthouse", "storm", "museum"), strict=True):
+        found = [s for s in segments if key in s["text"].lower()]
+        assert len(found) == 1, (key, segments)
+        assert abs(found[0]["start"] - said_at) < 1.5, (key, found[0], said_at)
+    assert segments[-1]["end"] <= 600.5
