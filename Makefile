@@ -47,6 +47,7 @@ bench: setup
 	.venv/bin/python -m bench.frames_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.vision_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.speech_bench --out docs/benchmarks.md
+	.venv/bin/python -m bench.analysis_bench --out docs/benchmarks.md
 
 lint: setup
 	.venv/bin/ruff check .
