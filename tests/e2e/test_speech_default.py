@@ -204,3 +204,11 @@ def test_a_ten_minute_talk_is_heard_in_windows_with_the_right_times_to_the_end(t
         assert len(found) == 1, (key, segments)
         assert abs(found[0]["start"] - said_at) < 1.5, (key, found[0], said_at)
     assert segments[-1]["end"] <= 600.5
+    # What was heard, with its times, reaches the text analysis: key points say when, chapters cover the video.
+    for point in result["key_points"]:
+        stamp = re.match(r"\[(\d+):(\d{2})\] \S", point)
+        assert stamp and int(stamp[1]) * 60 + int(stamp[2]) <= 600, point
+    chapters = result["chapters"]
+    assert chapters and chapters[0]["start"] == 0 and chapters[-1]["end"] == pytest.approx(600, abs=1)
+    assert all(a["end"] == b["start"] and a["start"] < a["end"] for a, b in zip(chapters, chapters[1:], strict=False))
+    assert all(c["title"] and c["summary"] for c in chapters)

@@ -98,3 +98,18 @@ def title_card(word: str = "LANTERN", background: np.ndarray | None = None) -> n
     cv2.putText(card, word, ((1280 - width) // 2, (720 + height) // 2), cv2.FONT_HERSHEY_SIMPLEX, 6.0,
                 (255, 255, 255), 14)
     return card
+
+
+# Two topics, six sentences each: a transcript whose subject changes half-way.
+ROCKETS = ["Rockets burn fuel and oxidiser in the engine to climb.",
+           "The rocket engine pushes hot gas down so the rocket rises.",
+           "A rocket carries its own oxygen so the engine works in space.",
+           "The fuel tanks of the rocket are most of its weight.",
+           "Rocket stages drop away when their fuel is spent.",
+           "The upper stage engine puts the rocket payload into orbit."]
+BREAD = ["To bake bread you mix flour, water, salt and yeast into a dough.",
+         "Knead the dough until the flour dough is smooth and elastic.",
+         "The yeast makes the bread dough rise in a warm bowl.",
+         "Shape the risen dough into a loaf of bread.",
+         "Bake the bread loaf in a hot oven for forty minutes.",
+         "Let the bread cool before you slice the loaf."]

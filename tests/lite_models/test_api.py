@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from .conftest import (
+    BREAD,
     FRAMES_ONLY_MATERIAL,
+    ROCKETS,
     TRANSCRIPT_MATERIAL,
     checkerboard,
     half_red_half_blue,
@@ -277,18 +279,6 @@ def _timed_lines(lines: list[str], step: int = 20) -> str:
     return "\n".join(f"[{i * step // 60:02d}:{i * step % 60:02d}] {line}" for i, line in enumerate(lines))
 
 
-ROCKETS = ["Rockets burn fuel and oxidiser in the engine to climb.",
-           "The rocket engine pushes hot gas down so the rocket rises.",
-           "A rocket carries its own oxygen so the engine works in space.",
-           "The fuel tanks of the rocket are most of its weight.",
-           "Rocket stages drop away when their fuel is spent.",
-           "The upper stage engine puts the rocket payload into orbit."]
-BREAD = ["To bake bread you mix flour, water, salt and yeast into a dough.",
-         "Knead the dough until the flour dough is smooth and elastic.",
-         "The yeast makes the bread dough rise in a warm bowl.",
-         "Shape the risen dough into a loaf of bread.",
-         "Bake the bread loaf in a hot oven for forty minutes.",
-         "Let the bread cool before you slice the loaf."]
 TIMED_MATERIAL = ("Title: Rockets and bread\nDuration: 04:00\n\nTranscript:\n" + _timed_lines(ROCKETS + BREAD)
                   + "\n\nFrames:\n[00:10] A launch pad with a rocket.\n[02:10] A kitchen with a loaf of bread.")
 

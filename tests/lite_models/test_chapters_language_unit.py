@@ -11,20 +11,7 @@ from lite_models.language import asked_language, detect_language, language_code,
 from lite_models.material import parse_material
 from lite_models.summarize import seconds_of, summarise, summarise_material
 
-from .conftest import TRANSCRIPT_MATERIAL
-
-ROCKETS = ["Rockets burn fuel and oxidiser in the engine to climb.",
-           "The rocket engine pushes hot gas down so the rocket rises.",
-           "A rocket carries its own oxygen so the engine works in space.",
-           "The fuel tanks of the rocket are most of its weight.",
-           "Rocket stages drop away when their fuel is spent.",
-           "The upper stage engine puts the rocket payload into orbit."]
-BREAD = ["To bake bread you mix flour, water, salt and yeast into a dough.",
-         "Knead the dough until the flour dough is smooth and elastic.",
-         "The yeast makes the bread dough rise in a warm bowl.",
-         "Shape the risen dough into a loaf of bread.",
-         "Bake the bread loaf in a hot oven for forty minutes.",
-         "Let the bread cool before you slice the loaf."]
+from .conftest import BREAD, ROCKETS, TRANSCRIPT_MATERIAL
 
 
 def clock(seconds: int) -> str:

@@ -397,8 +397,9 @@ def title_cards(tmp_path: Path, seconds_each: float = 2.0) -> Path:
         listing.append(f"file 'title{index}.png'\nduration {seconds_each}\n")
     (tmp_path / "titles.txt").write_text("".join(listing) + f"file 'title{len(TITLES) - 1}.png'\n")
     path = tmp_path / "titles.mp4"
-    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "titles.txt"),
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", "10",
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0",
+                    "-i", str(tmp_path / "titles.txt"), "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-r", "10",
                     "-t", str(seconds_each * len(TITLES)), str(path)], check=True, timeout=60)
     return path
 
