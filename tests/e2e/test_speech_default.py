@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.support.speech import spoken_timeline, spoken_video
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running_stack
 from tests.support.standin_speech_server import SpeechScript, noisy_video, soundtrack, standin_speech_server
 from tests.support.videos import FFMPEG, make_video
 
@@ -157,13 +157,9 @@ def test_by_default_the_lite_server_hears_a_spoken_video(tmp_path):
     said = ("the river flooded the old town in spring. the bridge was closed for a month. "
             "farmers moved their cattle to the hills. the school reopened in the summer.")
     video = spoken_video(tmp_path / "spoken.mp4", said)
-    stack = Stack(database_url=f"sqlite:///{tmp_path / 'tasks.db'}", workdir=tmp_path,
-                  service_env={"orchestrator": {"SPEECH_CHUNK_S": "6", "SPEECH_OVERLAP_S": "1.5"}})
-    try:
-        stack.start()
+    windows = {"SPEECH_CHUNK_S": "6", "SPEECH_OVERLAP_S": "1.5"}
+    with running_stack(tmp_path, service_env={"orchestrator": windows}) as stack:
         result = analyse(stack, video)
-    finally:
-        stack.stop()
     assert result["transcript_source"] == "speech_to_text"
     assert "transcribed from the audio by lite-speech" in result["notes"]
     heard = re.findall(r"[a-z]+", result["transcript"].lower())
@@ -189,13 +185,9 @@ def test_a_ten_minute_talk_is_heard_in_windows_with_the_right_times_to_the_end(t
     subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=1",
                     "-i", str(voice), "-t", "600", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
                     "-c:a", "aac", str(video)], check=True, timeout=300)
-    stack = Stack(database_url=f"sqlite:///{tmp_path / 'tasks.db'}", workdir=tmp_path,
-                  service_env={"orchestrator": {"SPEECH_CHUNK_S": "120", "SPEECH_OVERLAP_S": "5"}})
-    try:
-        stack.start()
+    windows = {"SPEECH_CHUNK_S": "120", "SPEECH_OVERLAP_S": "5"}
+    with running_stack(tmp_path, service_env={"orchestrator": windows}) as stack:
         result = analyse(stack, video)
-    finally:
-        stack.stop()
     assert result["transcript_source"] == "speech_to_text", result["notes"]
     segments = result["transcript_segments"]
     assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
