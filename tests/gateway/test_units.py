@@ -6,9 +6,8 @@ import pytest
 
 from gateway.config import GatewaySettings
 from gateway.routes.info import summarize_health
-from gateway.schemas import format_timestamp
 from gateway.urls import video_url_problem
-from service_common.contracts import EndpointHealth, OrchestratorHealth
+from service_common.contracts import EndpointHealth, OrchestratorHealth, format_timestamp
 from service_common.proxies import allowed_proxy, proxy_refusal
 
 

@@ -1,10 +1,12 @@
-"""Models exchanged between the services. The public API's shapes live in the gateway."""
+"""Models exchanged between the services. The public API's shapes live in the gateway, except that a
+task record is written in the public API's spelling (times, durations), so that the gateway can hand the
+orchestrator's answer on as it is."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
 
 Quantization = Literal["int4", "int8", "fp16"]
 QUANTIZATION_TIERS: tuple[str, ...] = ("int4", "int8", "fp16")
@@ -20,6 +22,29 @@ TranscriptSource = Literal[
 UPLOAD_SCHEME = "upload://"  # `youtube_url` may be upload://<upload_id> for a file sent to POST /uploads
 # The largest `offset` a task list accepts: far beyond any real list, and inside every database's integers.
 MAX_OFFSET = 1_000_000_000
+
+
+def format_timestamp(value: datetime) -> str:
+    """UTC with seconds precision and no offset ("2025-10-26T12:00:00"), the seed's spelling.
+
+    A naive value is taken to be UTC already (that is what the orchestrator stores)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat()
+
+
+def _format_duration(value: float | None) -> int | float | None:
+    # The seed shows whole seconds (206); keep fractions only when there are some.
+    if value is not None and float(value).is_integer():
+        return int(value)
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str),
+    Field(description="UTC, ISO 8601 with seconds and no offset, e.g. 2025-10-26T12:00:00"),
+]
 
 
 class TaskStatus(StrEnum):
@@ -92,7 +117,9 @@ class TaskProgress(BaseModel):
 
 class VideoInfo(BaseModel):
     title: str | None = None
-    duration: float | None = None
+    duration: Annotated[float | None, PlainSerializer(_format_duration)] = Field(
+        default=None, description="Length in seconds"
+    )
     channel: str | None = None
 
 
@@ -106,13 +133,14 @@ class Chapter(BaseModel):
 
 
 class TaskRecord(BaseModel):
-    """What the orchestrator tells the gateway about one task."""
+    """What the orchestrator tells the gateway about one task: field for field, and in its JSON byte for
+    byte, the public API's answer to GET /tasks/{task_id} (the gateway's TaskResponse)."""
 
     task_id: str
     status: TaskStatus
     youtube_url: str
-    created_at: datetime
-    completed_at: datetime | None = None
+    created_at: Timestamp
+    completed_at: Timestamp | None = None
     video_info: VideoInfo | None = None
     summary: str | None = None
     key_points: list[str] | None = None
@@ -136,8 +164,8 @@ class TaskListItem(BaseModel):
     task_id: str
     status: TaskStatus
     youtube_url: str
-    created_at: datetime
-    completed_at: datetime | None = None
+    created_at: Timestamp
+    completed_at: Timestamp | None = None
 
 
 class TaskPage(BaseModel):

@@ -61,11 +61,11 @@ def error_from_response(response: httpx.Response, what: str) -> ServiceError:
     return error
 
 
-def error_from_exception(exc: httpx.HTTPError, what: str) -> TransientError:
-    """Transport failures (refused, reset, timed out) are worth another try. The message names the
-    service (`what`), not its address: it may reach a client in a task's `error`, and internal
-    addresses are no business of clients."""
-    if isinstance(exc, httpx.TimeoutException):
+def error_from_exception(exc: Exception, what: str) -> TransientError:
+    """Transport failures (refused, reset, timed out; httpx's or another client's) are worth another try.
+    The message names the service (`what`), not its address: it may reach a client in a task's `error`,
+    and internal addresses are no business of clients."""
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return TransientError(f"{what}: no answer in time ({type(exc).__name__})")
     reason = str(exc) or type(exc).__name__
     return TransientError(f"{what}: could not be reached ({reason})")

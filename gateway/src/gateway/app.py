@@ -5,11 +5,13 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
+import aiohttp
 import httpx
 import uvicorn
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from service_common.fast_path import FastPath
 from service_common.listening import bound_addresses, describe
 from service_common.logging import configure_logging
 from service_common.slow_clients import HttpProtocol
@@ -22,6 +24,8 @@ from .schemas import ErrorResponse, OpenAIErrorResponse
 from .security import ApiKeys, RateLimiter, authenticated_caller, is_loopback_host
 
 log = logging.getLogger("gateway")
+# Requests to the orchestrator in flight at once; more wait for a connection (aiohttp's default is 100).
+ORCHESTRATOR_CONNECTIONS = 100
 
 DESCRIPTION = """\
 Analyses videos (YouTube and other sites yt-dlp supports) with open-weight Llama models:
@@ -95,8 +99,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # One pooled client for the app's lifetime: connections to the orchestrator are reused.
-        async with httpx.AsyncClient(
-            base_url=settings.orchestrator_url.rstrip("/"), timeout=settings.orchestrator_timeout_s
+        async with aiohttp.ClientSession(
+            base_url=settings.orchestrator_url.rstrip("/") + "/",
+            timeout=aiohttp.ClientTimeout(total=settings.orchestrator_timeout_s),
+            connector=aiohttp.TCPConnector(limit=ORCHESTRATOR_CONNECTIONS), auto_decompress=False,
         ) as http, httpx.AsyncClient(timeout=settings.upload_timeout_s) as media_http, httpx.AsyncClient(
             timeout=httpx.Timeout(settings.model_call_timeout_s, connect=10.0)
         ) as models_http:
@@ -116,7 +122,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = api_keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
-    # Added first, so it runs inside CORS: a 413 or 431 still carries the CORS headers a browser needs to read it.
+    # Added first, so they run inside CORS: their answers carry the CORS headers a browser needs to read them.
+    app.add_middleware(FastPath, method="GET", path=tasks.TASK_PATH, handler=tasks.read_task)
     app.add_middleware(RequestSizeLimits, limit_for=_body_limits(settings))
     app.add_middleware(
         CORSMiddleware,

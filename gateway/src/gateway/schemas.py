@@ -3,10 +3,9 @@
 Anything added later must be additive (new optional fields) so seed clients keep working.
 """
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
 from service_common.contracts import (
@@ -16,8 +15,10 @@ from service_common.contracts import (
     FrameStrategy,
     TaskProgress,
     TaskStatus,
+    Timestamp,
     TranscriptSegment,
     TranscriptSource,
+    VideoInfo,
 )
 
 from .urls import MAX_URL_LENGTH, video_url_problem
@@ -27,27 +28,6 @@ LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 STARTED_MESSAGE = "The video analysis task has started."
 
 
-def format_timestamp(value: datetime) -> str:
-    """UTC with seconds precision and no offset ("2025-10-26T12:00:00"), the seed's spelling.
-
-    A naive value is taken to be UTC already (that is what the orchestrator stores)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat()
-
-
-def _format_duration(value: float | None) -> int | float | None:
-    # The seed shows whole seconds (206); keep fractions only when there are some.
-    if value is not None and float(value).is_integer():
-        return int(value)
-    return value
-
-
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(format_timestamp, return_type=str),
-    Field(description="UTC, ISO 8601 with seconds and no offset, e.g. 2025-10-26T12:00:00"),
-]
 STATUS_DESCRIPTION = (
     "pending, downloading, extracting_frames, extracting_transcript, analyzing_vision, "
     "analyzing_text, completed or failed"
@@ -124,14 +104,6 @@ class AnalyzeResponse(BaseModel):
     )
     status: TaskStatus = Field(description="Always pending for a new task")
     message: str = Field(examples=[STARTED_MESSAGE])
-
-
-class VideoInfo(BaseModel):
-    title: str | None = None
-    duration: Annotated[float | None, PlainSerializer(_format_duration)] = Field(
-        default=None, description="Length in seconds"
-    )
-    channel: str | None = None
 
 
 class TaskSummary(BaseModel):

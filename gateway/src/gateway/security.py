@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from limits import RateLimitItem, parse, storage, strategies
 
 from .config import GatewaySettings
@@ -110,26 +111,39 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, in `X-API-Key`")
 
 
-async def authenticated_caller(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> str:
-    """The caller's owner name ("" without API_KEYS), after the key and rate checks."""
-    keys: ApiKeys = request.app.state.api_keys
+def identify_caller(keys: ApiKeys, limiter: RateLimiter, presented: str | None, client: str) -> str:
+    """The caller's owner name ("" without API_KEYS), after the key and rate checks; raises ApiRefusal.
+    `presented`: the key the request carries, if any; `client`: its address (the rate's key without keys)."""
     if not keys.enabled:
-        client = request.client.host if request.client else "unknown"
-        request.app.state.rate_limiter.check(f"address:{client}")
+        limiter.check(f"address:{client}")
         return ANONYMOUS
-    presented = bearer.credentials if bearer is not None else api_key
     owner = keys.owner_of(presented) if presented else None
     if owner is None:
         detail = "a valid API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
         if presented:
             detail = "the API key is not valid"
         raise ApiRefusal(401, detail, "invalid_api_key", {"WWW-Authenticate": "Bearer"})
-    request.app.state.rate_limiter.check(f"key:{owner}")
+    limiter.check(f"key:{owner}")
     return owner
+
+
+def presented_key(request: Request) -> str | None:
+    """The key as the FastAPI dependencies below find it: a Bearer credential first, else X-API-Key."""
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
+    return request.headers.get("x-api-key") or None
+
+
+async def authenticated_caller(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> str:
+    """The caller's owner name ("" without API_KEYS), after the key and rate checks."""
+    presented = bearer.credentials if bearer is not None else api_key
+    client = request.client.host if request.client else "unknown"
+    return identify_caller(request.app.state.api_keys, request.app.state.rate_limiter, presented, client)
 
 
 Caller = Annotated[str, Depends(authenticated_caller)]

@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
+from service_common.fast_path import FastPath
 from service_common.logging import configure_logging
 
+from . import api
 from .api import router
 from .clients.media import MediaClient
 from .clients.models import ModelClient
@@ -56,6 +58,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = create_session_factory(engine)
     app.include_router(router)
+    app.add_middleware(FastPath, method="GET", path=api.TASK_PATH, handler=api.read_task)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:

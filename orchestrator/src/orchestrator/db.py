@@ -1,10 +1,22 @@
-"""Engine and sessions for SQLite (embedded default) and PostgreSQL."""
+"""Engine and sessions for SQLite (embedded default) and PostgreSQL.
 
+Reads and writes are told apart by how a session is opened: `sessions()` is for reading, and
+`sessions.begin()` for writing (every write in this service goes through it). On SQLite that decides
+when the database's single write lock is taken: a write transaction takes it at BEGIN, a read never
+takes it, so in WAL mode readers run beside a writer and see its last commit, instead of queueing
+behind every heartbeat and progress write (and every other reader).
+"""
+
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+# Execution option that marks the connections of write transactions (see Sessions.begin).
+WRITES = "task_writes"
 
 
 def normalize_database_url(url: str) -> str:
@@ -26,19 +38,43 @@ def create_db_engine(database_url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection, _record) -> None:
-        # Take the write lock at BEGIN: two deferred transactions that both read and then write
-        # would otherwise fail with "database is locked" instead of waiting their turn.
-        dbapi_connection.isolation_level = None
+        dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin, not the driver
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
         dbapi_connection.execute("PRAGMA busy_timeout=30000")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write transaction takes the write lock at BEGIN: two that both read and then write would
+        # otherwise fail with "database is locked" instead of waiting their turn. A read takes no lock.
+        writes = connection.get_execution_options().get(WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
 
 
-def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+class Sessions(sessionmaker[Session]):
+    """`with sessions() as session:` reads; `with sessions.begin() as session:` writes and commits."""
+
+    @property
+    def engine(self) -> Engine:
+        return self.kw["bind"]
+
+    @property
+    def embedded(self) -> bool:
+        """SQLite: the database is a file this process reads itself, not a server at the end of a socket."""
+        return self.engine.dialect.name == "sqlite"
+
+    def read_one(self, statement: Executable, parameters: dict) -> Row | None:
+        """The first row of a Core statement, read outside the ORM (a session costs more than the query)."""
+        with self.engine.connect() as connection:
+            return connection.execute(statement, parameters).first()
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self(bind=self.engine.execution_options(**{WRITES: True})) as session, session.begin():
+            yield session
+
+
+def create_session_factory(engine: Engine) -> Sessions:
+    return Sessions(engine, expire_on_commit=False)

@@ -4,7 +4,7 @@ import hashlib
 import json
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,7 @@ from service_common.contracts import (
 )
 
 from .clock import utcnow
+from .db import Sessions
 from .models import Task, TaskEvent
 
 ACTIVE = [s.value for s in TaskStatus if s not in TERMINAL_STATUSES]
@@ -33,7 +34,17 @@ def frame_image_path(task_id: str, index: int) -> str:
     return f"/tasks/{task_id}/frames/{index}.jpg"
 
 
-def to_record(task: Task) -> TaskRecord:
+# What the public view of a task is built from: not its checkpoints, which can be megabytes.
+VIEW_COLUMNS = (
+    Task.id, Task.status, Task.youtube_url, Task.request, Task.created_at, Task.completed_at, Task.video_info,
+    Task.summary, Task.key_points, Task.frame_analyses, Task.transcript, Task.error, Task.frames,
+    Task.transcript_segments, Task.transcript_source, Task.transcript_language, Task.progress, Task.notes,
+    Task.chapters,
+)
+
+
+def to_record(task) -> TaskRecord:
+    """The public view of a task: a Task, or a row of VIEW_COLUMNS."""
     frames = None
     if task.frames is not None:
         frames = [FrameAnalysis(image_url=frame_image_path(task.id, f["index"]), **f) for f in task.frames]
@@ -136,27 +147,33 @@ def _owned(session: Session, task_id: str, owner: str, for_update: bool = False)
     return task if task is not None and task.owner == owner else None
 
 
-def get_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> TaskRecord | None:
+# Clients poll this read every few seconds, so it is built once, from the table's own columns: the ORM's
+# attributes would have SQLAlchemy match each result column to them again on every execution.
+_TASKS = Task.__table__
+_ONE_TASK_VIEW = select(*(_TASKS.c[column.key] for column in VIEW_COLUMNS)).where(
+    _TASKS.c.id == bindparam("task_id"), _TASKS.c.owner == bindparam("owner"))
+
+
+def get_task(sessions: Sessions, task_id: str, *, owner: str = "") -> TaskRecord | None:
     """The task, if it exists and belongs to `owner` (another owner's task is as good as missing)."""
-    with sessions() as session:
-        task = _owned(session, task_id, owner)
-        return to_record(task) if task else None
+    row = sessions.read_one(_ONE_TASK_VIEW, {"task_id": task_id, "owner": owner})
+    return to_record(row) if row is not None else None
 
 
 LIST_COLUMNS = (Task.id, Task.status, Task.youtube_url, Task.created_at, Task.completed_at)
+_OWNERS_TASKS = _TASKS.c.owner == bindparam("owner")
+_COUNT = select(func.count()).select_from(_TASKS).where(_OWNERS_TASKS)
+_PAGE = (select(*(_TASKS.c[column.key] for column in LIST_COLUMNS)).where(_OWNERS_TASKS)
+         .order_by(_TASKS.c.created_at.desc(), _TASKS.c.id).limit(bindparam("limit")).offset(bindparam("offset")))
 
 
-def list_tasks(sessions: sessionmaker[Session], limit: int, offset: int, *,
-               owner: str = "") -> tuple[int, list[TaskListItem]]:
+def list_tasks(sessions: Sessions, limit: int, offset: int, *, owner: str = "") -> tuple[int, list[TaskListItem]]:
     """A page of the owner's tasks, newest first. Only the columns the list shows are read: a task's
     results (transcript, frames, checkpoints) can be megabytes, and a page has up to 1,000 tasks."""
-    with sessions() as session:
-        total = session.scalar(select(func.count()).select_from(Task).where(Task.owner == owner)) or 0
-        rows = session.execute(
-            select(*LIST_COLUMNS).where(Task.owner == owner).order_by(Task.created_at.desc(), Task.id)
-            .limit(limit).offset(offset)
-        ).all()
-    return total, [TaskListItem(task_id=row.id, status=TaskStatus(row.status), youtube_url=row.youtube_url,
+    with sessions.engine.connect() as connection:
+        total = connection.execute(_COUNT, {"owner": owner}).scalar() or 0
+        rows = connection.execute(_PAGE, {"owner": owner, "limit": limit, "offset": offset}).all()
+    return total, [TaskListItem(task_id=row.id, status=row.status, youtube_url=row.youtube_url,
                                 created_at=row.created_at, completed_at=row.completed_at) for row in rows]
 
 

@@ -1,13 +1,15 @@
 """The seed's task endpoints: submit, read, list, delete."""
 
+import re
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 
 from service_common.contracts import MAX_OFFSET, TaskCreate
 from service_common.proxies import allowed_proxy, proxy_refusal
 
+from ..clients.orchestrator import OrchestratorClient
 from ..deps import Orchestrator, Settings
 from ..errors import field_error
 from ..schemas import (
@@ -18,8 +20,8 @@ from ..schemas import (
     ErrorResponse,
     TaskListResponse,
     TaskResponse,
-    TaskSummary,
 )
+from ..security import identify_caller, presented_key
 
 router = APIRouter(tags=["tasks"])
 
@@ -86,11 +88,32 @@ async def analyze(
     summary="Task status and result",
     responses={**NOT_FOUND, **UNAVAILABLE},
 )
-async def get_task(task_id: str, orchestrator: Orchestrator) -> TaskResponse:
-    record = await orchestrator.get_task(_parse_task_id(task_id))
-    if record is None:
+async def get_task(task_id: str, orchestrator: Orchestrator) -> Response:
+    # Clients poll this: answered by `read_task` (see app.py) before FastAPI routes it, unless the id
+    # is not a UUID; both answer the same way.
+    return await task_answer(orchestrator, task_id)
+
+
+# The task ids read_task answers; other spellings UUID() takes are left to the route.
+TASK_PATH = re.compile(r"/tasks/([0-9A-Fa-f-]{32,36})")
+
+
+async def read_task(request: Request, task_id: str) -> Response:
+    """GET /tasks/{task_id} as the route answers it, without FastAPI's parameter and dependency solving
+    (service_common.fast_path): the same key and rate checks, the same answer."""
+    state = request.app.state
+    client = request.client.host if request.client else "unknown"
+    owner = identify_caller(state.api_keys, state.rate_limiter, presented_key(request), client)
+    return await task_answer(OrchestratorClient(state.http, owner), task_id)
+
+
+async def task_answer(orchestrator: OrchestratorClient, task_id: str) -> Response:
+    """The orchestrator writes a task in the public shape (TaskRecord is TaskResponse, field for field), so
+    its bytes are the answer: parsing and writing them again would only cost time on the polled path."""
+    body = await orchestrator.get_task_json(_parse_task_id(task_id))
+    if body is None:
         raise _not_found(task_id)
-    return TaskResponse.model_validate(record.model_dump())
+    return Response(body, media_type="application/json")
 
 
 @router.get("/tasks", response_model=TaskListResponse, summary="List all tasks", responses=UNAVAILABLE)
@@ -98,11 +121,11 @@ async def list_tasks(
     orchestrator: Orchestrator,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Tasks to skip, newest first")] = 0,
-) -> TaskListResponse:
+) -> Response:
+    # A TaskPage is the public list, field for field (TaskListItem is TaskSummary), so the page the
+    # orchestrator sent, read into it (which also leaves out anything else it might carry), is the answer.
     page = await orchestrator.list_tasks(limit=limit, offset=offset)
-    return TaskListResponse(
-        total=page.total, tasks=[TaskSummary.model_validate(task.model_dump()) for task in page.tasks]
-    )
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.delete(

@@ -1,0 +1,13 @@
+"""Writing one benchmark's section of docs/benchmarks.md, leaving the others as they are."""
+
+from pathlib import Path
+
+
+def write_section(path: Path, heading: str, text: str) -> None:
+    """Replace the section that starts with `heading` (a "## " line, matched by its start) by `text`, or
+    add it at the end; the file is created with a title when missing."""
+    document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    before, found, after = document.partition("\n" + heading)
+    rest = after.split("\n## ", 1)[1] if found and "\n## " in after else ""
+    document = before.rstrip() + "\n\n" + text.strip() + "\n" + (f"\n## {rest}" if rest else "")
+    path.write_text(document, encoding="utf-8")
