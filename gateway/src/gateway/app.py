@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service_common.fast_path import FastPath
 from service_common.listening import bound_addresses, describe
-from service_common.logging import configure_logging
+from service_common.logging import configure_logging, write_in_background
 from service_common.slow_clients import HttpProtocol
 
 from .config import GatewaySettings
@@ -44,6 +44,7 @@ def _configure_logging(settings: GatewaySettings) -> None:
     configure_logging("gateway", settings.log_level)
     # httpx logs every orchestrator call at INFO; uvicorn's access log already records each request.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    write_in_background(logging.getLogger("uvicorn.access"))
 
 
 def _api_keys(settings: GatewaySettings) -> ApiKeys:

@@ -15,8 +15,10 @@ from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-# Execution option that marks the connections of write transactions (see Sessions.begin).
+# Execution options that mark the connections of write transactions (Sessions.begin) and of reads of
+# one statement (Sessions.read_one).
 WRITES = "task_writes"
+ONE_STATEMENT = "task_one_statement"
 
 
 def normalize_database_url(url: str) -> str:
@@ -47,14 +49,24 @@ def create_db_engine(database_url: str) -> Engine:
     def _sqlite_begin(connection) -> None:
         # A write transaction takes the write lock at BEGIN: two that both read and then write would
         # otherwise fail with "database is locked" instead of waiting their turn. A read takes no lock.
-        writes = connection.get_execution_options().get(WRITES, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(WRITES, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not options.get(ONE_STATEMENT, False):  # one statement is its own consistent read already
+            connection.exec_driver_sql("BEGIN")
 
     return engine
 
 
 class Sessions(sessionmaker[Session]):
     """`with sessions() as session:` reads; `with sessions.begin() as session:` writes and commits."""
+
+    def __init__(self, engine: Engine, **options):
+        super().__init__(engine, **options)
+        # A statement alone needs no transaction around it: without one, PostgreSQL is spared a BEGIN and
+        # a ROLLBACK (two round trips), and SQLite two statements.
+        one_statement = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name != "sqlite" else {}
+        self._one_statement = engine.execution_options(**{ONE_STATEMENT: True}, **one_statement)
 
     @property
     def engine(self) -> Engine:
@@ -67,7 +79,7 @@ class Sessions(sessionmaker[Session]):
 
     def read_one(self, statement: Executable, parameters: dict) -> Row | None:
         """The first row of a Core statement, read outside the ORM (a session costs more than the query)."""
-        with self.engine.connect() as connection:
+        with self._one_statement.connect() as connection:
             return connection.execute(statement, parameters).first()
 
     @contextlib.contextmanager
