@@ -43,11 +43,18 @@ test: setup system-tools
 	.venv/bin/python -m pytest
 
 # Benchmarks write their method and figures to docs/benchmarks.md (not part of `make test`).
-bench: setup
+bench: setup system-tools bench-tools
 	.venv/bin/python -m bench.frames_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.vision_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.speech_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.analysis_bench --out docs/benchmarks.md
+	.venv/bin/python -m bench.read_bench --out docs/benchmarks.md
+
+# wrk (Debian's package) loads the API in bench.read_bench; installed with apt when missing (as root).
+.PHONY: bench-tools
+bench-tools:
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 
 lint: setup
 	.venv/bin/ruff check .

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from bench.frames_bench import make_bench_video
+from bench.report import write_section
 from bench.speech_bench import CACHE, audio_seconds, make_speech, word_recall
 from tests.support.stack import running_stack
 from tests.support.videos import FFMPEG
@@ -96,13 +97,8 @@ def main() -> None:
     ])
     print(table)
     if args.out:
-        text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmarks\n"
-        before, _, after = text.partition(MARKER)
-        rest = after.split("\n## ", 1)[1] if "\n## " in after else ""
         method = __doc__.split("\n\n", 2)[2].strip()
-        section = f"{MARKER} (`python -m bench.analysis_bench`)\n\n{method}\n\n{table}\n"
-        text = before.rstrip() + "\n\n" + section + (f"\n## {rest}" if rest else "")
-        args.out.write_text(text, encoding="utf-8")
+        write_section(args.out, MARKER, f"{MARKER} (`python -m bench.analysis_bench`)\n\n{method}\n\n{table}\n")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import ctranslate2
 import faster_whisper
 import httpx
 
+from bench.report import write_section
 from lite_models.config import LiteSettings
 from lite_models.speech import load_whisper
 from tests.support.processes import free_port, run_service
@@ -81,6 +82,9 @@ def word_recall(heard: str, said: str) -> float:
     return len(words(heard) & words(said)) / len(words(said))
 
 
+SECTION = "## Speech to text"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -132,11 +136,8 @@ def main() -> None:
     ])
     print(table)
     if args.out:
-        text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmarks\n"
-        marker = "## Speech to text"
-        text = text.split(marker)[0].rstrip() + f"\n\n{marker} (`python -m bench.speech_bench`)\n\n"
-        text += __doc__.split("\n\n", 2)[2].strip() + "\n\n" + table + "\n"
-        args.out.write_text(text, encoding="utf-8")
+        method = __doc__.split("\n\n", 2)[2].strip()
+        write_section(args.out, SECTION, f"{SECTION} (`python -m bench.speech_bench`)\n\n{method}\n\n{table}\n")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,20 @@
 """Reads run beside writes: a task read never waits for a worker's write transaction, and sees every
 commit made before it began; writes still wait their turn (SQLite's write lock, taken at BEGIN)."""
 
+import asyncio
 import threading
 import time
 
 import pytest
 from sqlalchemy import event, update
 
+from orchestrator.db import create_db_engine, create_session_factory
+from orchestrator.migrate import upgrade_to_head
 from orchestrator.models import Task
 from orchestrator.queue import claim_next_task, report_progress
-from orchestrator.tasks import create_task, get_task, list_tasks
+from orchestrator.tasks import create_task, get_task, list_tasks, read_task
 from service_common.contracts import TaskCreate
+from tests.support.postgres import postgres_cluster
 
 REQUEST = TaskCreate(youtube_url="https://example.com/a.mp4")
 
@@ -94,3 +98,38 @@ def test_only_write_transactions_take_sqlites_write_lock(sessions):
     # The task read is one statement, in no transaction of its own; the list's count and page share one.
     assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN"]
     assert any(s.startswith("SELECT") and "summary" in s for s in statements)
+
+
+def test_an_awaited_read_gives_what_a_read_gives(sessions):
+    record, _ = create_task(sessions, REQUEST, owner="alice")
+
+    async def reads():
+        try:
+            return [await read_task(sessions, record.task_id, owner=owner) for owner in ("alice", "bob")]
+        finally:
+            await sessions.aclose()
+
+    mine, theirs = asyncio.run(reads())
+    assert mine == get_task(sessions, record.task_id, owner="alice") and mine.task_id == record.task_id
+    assert theirs is None
+
+
+def test_an_awaited_read_outlives_a_postgresql_restart():
+    with postgres_cluster() as cluster:
+        engine = create_db_engine(cluster.url)
+        upgrade_to_head(engine)
+        sessions = create_session_factory(engine)
+        record, _ = create_task(sessions, REQUEST)
+
+        async def read_around_a_restart():
+            try:
+                before = await read_task(sessions, record.task_id)  # leaves a connection in the pool
+                cluster.stop()
+                cluster.start()
+                return before, await read_task(sessions, record.task_id)  # that connection is dead now
+            finally:
+                await sessions.aclose()
+
+        before, after = asyncio.run(read_around_a_restart())
+        engine.dispose()
+    assert before is not None and after == before

@@ -52,6 +52,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
+                await app.state.sessions.aclose()
         engine.dispose()
 
     app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan)

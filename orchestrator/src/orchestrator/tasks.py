@@ -160,6 +160,12 @@ def get_task(sessions: Sessions, task_id: str, *, owner: str = "") -> TaskRecord
     return to_record(row) if row is not None else None
 
 
+async def read_task(sessions: Sessions, task_id: str, *, owner: str = "") -> TaskRecord | None:
+    """get_task, for the event loop (see Sessions.read_one_awaited)."""
+    row = await sessions.read_one_awaited(_ONE_TASK_VIEW, {"task_id": task_id, "owner": owner})
+    return to_record(row) if row is not None else None
+
+
 LIST_COLUMNS = (Task.id, Task.status, Task.youtube_url, Task.created_at, Task.completed_at)
 _OWNERS_TASKS = _TASKS.c.owner == bindparam("owner")
 _COUNT = select(func.count()).select_from(_TASKS).where(_OWNERS_TASKS)
