@@ -30,7 +30,7 @@ def format_timestamp(value: datetime) -> str:
     A naive value is taken to be UTC already (that is what the orchestrator stores)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat()
+    return value.isoformat(timespec="seconds")
 
 
 def _format_duration(value: float | None) -> int | float | None:

@@ -24,6 +24,7 @@ ONE_STATEMENT = "task_one_statement"
 # PostgreSQL connections for the reads awaited on the event loop (more wait their turn): a read takes a
 # fraction of a millisecond, so a few serve thousands a second.
 AWAITED_POOL_SIZE = 10
+SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 16, 32
 
 
 def normalize_database_url(url: str) -> str:
@@ -41,7 +42,10 @@ def create_db_engine(database_url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # Connections kept open as many as reads run at once in the thread pool: one made for a single read
+    # (beyond the pool) costs more than the read, with the pragmas every connection starts with.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection, _record) -> None:

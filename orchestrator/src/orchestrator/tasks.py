@@ -16,6 +16,7 @@ from service_common.contracts import (
     FramesRequest,
     TaskCreate,
     TaskListItem,
+    TaskPage,
     TaskRecord,
     TaskStatus,
     VideoInfo,
@@ -179,8 +180,11 @@ def list_tasks(sessions: Sessions, limit: int, offset: int, *, owner: str = "") 
     with sessions.engine.connect() as connection:
         total = connection.execute(_COUNT, {"owner": owner}).scalar() or 0
         rows = connection.execute(_PAGE, {"owner": owner, "limit": limit, "offset": offset}).all()
-    return total, [TaskListItem(task_id=row.id, status=row.status, youtube_url=row.youtube_url,
-                                created_at=row.created_at, completed_at=row.completed_at) for row in rows]
+    # Read in one validation from plain values (pydantic's own loop), not one model per row in Python.
+    page = TaskPage.model_validate({"total": total, "tasks": [
+        {"task_id": row.id, "status": row.status, "youtube_url": row.youtube_url, "created_at": row.created_at,
+         "completed_at": row.completed_at} for row in rows]})
+    return page.total, page.tasks
 
 
 def task_media_id(task: Task) -> str | None:
