@@ -91,6 +91,8 @@ def wrk(url: str, seconds: float, connections: int = 16, script: Path | None = N
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True,
                          timeout=seconds + 60).stdout
+    if os.environ.get("READ_BENCH_VERBOSE"):
+        print(out)
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
@@ -156,7 +158,7 @@ def local_stack(workdir: Path, database_url: str, model_url: str):
     runner = subprocess.Popen([sys.executable, "-m", "scripts.local_stack", "run", str(bench_procfile(workdir)),
                                "--dir", str(REPO)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     try:
-        for name in ("gateway", "bare", "orchestrator", "media"):
+        for name in ("gateway", "bare", "orchestrator", "media", "lite"):
             _wait_until_up(f"http://127.0.0.1:{ports[name]}/health", runner, workdir)
         yield ports
     finally:

@@ -8,6 +8,10 @@ closes a connection whose request headers take longer than HEADER_TIMEOUT_S, cou
 connection (or the previous response), or whose body stays silent longer than BODY_READ_TIMEOUT_S.
 The body's is an idle time, not a total: a large upload that keeps coming is never cut. Time the
 server itself is not reading (flow control paused, or a 100-continue not yet sent) does not count.
+
+Between requests a connection is kept open KEEP_ALIVE_S (at most HEADER_TIMEOUT_S) for the client's
+next one. uvicorn's own 5 s is exactly how often the API's clients poll a task, so each poll would
+race the server closing its connection (the client sees a reset, or pays a new connection).
 """
 
 import asyncio
@@ -30,6 +34,7 @@ class ClientTimeouts(BaseSettings):
 
     header_timeout_s: float = Field(default=10.0, gt=0)
     body_read_timeout_s: float = Field(default=30.0, gt=0)
+    keep_alive_s: float = Field(default=9.0, gt=0)
 
 
 @cache
@@ -49,6 +54,9 @@ class ReadDeadlines:
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)
         self._timeouts = client_timeouts()
+        # uvicorn schedules its keep-alive close with this attribute after each response.
+        self.timeout_keep_alive = min(self._timeouts.keep_alive_s, self._timeouts.header_timeout_s)
+        self._answered = False
         self._deadline_timer: asyncio.TimerHandle | None = None
         self._timed_phase: Phase | None = None
         self._phase_started = self._last_read = self.loop.time()
@@ -63,6 +71,7 @@ class ReadDeadlines:
         self._update_deadline()
 
     def on_response_complete(self) -> None:
+        self._answered = True
         super().on_response_complete()
         self._update_deadline()
 
@@ -111,6 +120,9 @@ class ReadDeadlines:
             self._deadline_timer = self.loop.call_at(self._expiry(), self._on_deadline)
             return
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        if self._timed_phase is Phase.HEADERS and self._answered and not self._header_bytes:
+            self.transport.close()  # a kept-alive connection nobody used again: its keep-alive ends here
+            return
         if self._timed_phase is Phase.HEADERS:
             log.warning("closed the connection from %s: no complete request headers within %g s (HEADER_TIMEOUT_S)",
                         client, self._timeouts.header_timeout_s)
