@@ -12,6 +12,8 @@ An answer is read whole and handed back as an `httpx.Response`, so that the erro
 same code as every other call between services.
 """
 
+import json
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +53,14 @@ def _raw_detail(response: httpx.Response) -> str:
     return detail if isinstance(detail, str) and detail else f"HTTP {response.status_code}"
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer of the orchestrator, read whole."""
+
+    status_code: int
+    content: bytes
+
+
 class OrchestratorClient:
     """Calls on behalf of one caller: `owner` (the API key's name, "" without keys) scopes every task call."""
 
@@ -58,16 +68,16 @@ class OrchestratorClient:
         self._http = http
         self._owner = {"X-Task-Owner": owner}
 
-    async def _call(
-        self, method: str, path: str, *, not_found_ok: bool = False, **kwargs
-    ) -> httpx.Response | None:
+    async def _call(self, method: str, path: str, *, not_found_ok: bool = False, **kwargs) -> Answer | None:
         try:
             # Relative to ORCHESTRATOR_URL, whatever path that has (as httpx's base_url joins them).
             async with self._http.request(method, path.lstrip("/"), **kwargs) as answer:
-                response = httpx.Response(answer.status, headers=list(answer.raw_headers),
-                                          content=await answer.read())
+                content = await answer.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise error_from_exception(exc, WHAT) from exc
+        if answer.status < 300:
+            return Answer(answer.status, content)
+        response = httpx.Response(answer.status, headers=list(answer.raw_headers), content=content)
         if response.status_code == 404 and not_found_ok:
             return None
         if response.status_code == 422:
@@ -81,13 +91,11 @@ class OrchestratorClient:
             unavailable = TransientError(error.message, retry_after=getattr(error, "retry_after", None))
             unavailable.status = response.status_code
             raise unavailable
-        if response.is_error:
-            error = error_from_response(response, WHAT)
-            raise PermanentError(f"{WHAT} answered HTTP {response.status_code}: {error.message}")
-        return response
+        error = error_from_response(response, WHAT)
+        raise PermanentError(f"{WHAT} answered HTTP {response.status_code}: {error.message}")
 
     @staticmethod
-    def _parse(model: type[BaseModel], response: httpx.Response) -> Any:
+    def _parse(model: type[BaseModel], response: Answer) -> Any:
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
@@ -124,7 +132,7 @@ class OrchestratorClient:
     async def deployments(self) -> dict[str, dict[str, dict]]:
         """role -> tier -> endpoint (base_url, model, api_key, gpu_name) of the deployed models."""
         response = await self._call("GET", "/internal/deployments")
-        return response.json()
+        return json.loads(response.content)
 
     async def health(self) -> OrchestratorHealth:
         response = await self._call("GET", "/internal/health")
