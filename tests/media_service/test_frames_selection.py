@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from media_service.decoding import NoVideoStream, UnreadableVideo, open_video, scaled_size
+from media_service.decoding import NoVideoStream, UnreadableVideo, open_video
+from media_service.pictures import scaled_size
 from media_service.scenes import Keyframe, Signature, choose
 from media_service.selection import extract_frames, probe_video
 from tests.support.videos import FFMPEG, make_video
@@ -102,10 +103,10 @@ def test_each_frame_is_the_one_its_timestamp_names(numbered, tmp_path, container
 
 
 def test_uniform_uses_keyframes_near_targets_and_decodes_exactly_where_they_are_sparse(numbered, tmp_path):
-    # Keyframes every 2 s; targets 1.25, 3.75, 6.25, 8.75 s, half a slice is 1.25 s. The keyframes at
-    # 0, 6 and 8 s are close enough; the one at 2 s is not, so 3.75 s is decoded exactly (frame 93).
+    # Keyframes every 2 s; targets 1.25, 3.75, 6.25, 8.75 s, half a slice is 1.25 s. Each target's
+    # nearest keyframe, before or after it, is close enough: 2, 4, 6 and 8 s.
     result, out = run(numbered["mp4"], tmp_path, "uniform", 4)
-    assert [f.timestamp for f in result.frames] == [0.0, 3.72, 6.0, 8.0]
+    assert [f.timestamp for f in result.frames] == [2.0, 4.0, 6.0, 8.0]
     assert_true_timestamps(result, out)
     # One keyframe for 10 s: after the first (0.625 s from it, close enough), each frame is decoded
     # exactly at its slice's centre.

@@ -3,8 +3,10 @@
 Decoding every frame of a 10-min 720p video takes tens of seconds; decoding only its keyframes
 takes about a second and a half, and one keyframe after a seek a few tens of milliseconds. So
 frames are served by keyframes wherever that is close enough, and exact decoding (forward from the
-keyframe before a moment up to it) is the exception. PyAV rather than OpenCV: OpenCV's seeking is
-approximate on some containers and does not say which frame it landed on.
+keyframe before a moment up to it) is the exception. Keyframes are read by handing the decoder
+their packets alone: FFmpeg's VP9 decoder ignores `skip_frame`, so a decoder left to skip the other
+frames itself decodes all of them. PyAV rather than OpenCV: OpenCV's seeking is approximate on
+some containers and does not say which frame it landed on.
 """
 
 import itertools
@@ -14,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import cv2
-import numpy as np
+from av.stream import Discard
 
 from .containers import NotMediaFile, format_name, open_media
 from .decode_budget import charge
+from .pictures import pixel_aspect
 
 # A decoded frame is width*height*1.5 bytes before any scaling; above this a file is refused
 # rather than risking the service's memory (16384x16384 is ~400 MB per frame).
@@ -49,8 +51,16 @@ class Clock:
     def pts(self, seconds: float) -> int:
         return round((seconds + self.start) / self.time_base)  # round: a keyframe's own time maps back to it
 
-    def seconds(self, frame: av.VideoFrame) -> float | None:
-        return None if frame.pts is None else frame.pts * self.time_base - self.start
+    def seconds(self, pts: int | None) -> float | None:
+        return None if pts is None else pts * self.time_base - self.start
+
+
+@dataclass(frozen=True)
+class KeyPacket:
+    """A keyframe's packet, read from the file but not decoded, and the time it is shown."""
+
+    time: float
+    packet: av.Packet
 
 
 class Video:
@@ -67,14 +77,17 @@ class Video:
         if stream is None:
             raise NoVideoStream("has no video stream")
         self.stream = stream
+        # This open reads keyframes only (every frame is decoded from a second one, see
+        # _every_frame_decoder): MP4's demuxer then passes over the other packets without reading them.
+        stream.discard = Discard.nonkey
         context = self.stream.codec_context
         width, height = context.width, context.height
         if width <= 0 or height <= 0:
             raise UnreadableVideo("has a video stream without a frame size")
         if width * height > MAX_PIXELS:
             raise UnreadableVideo(f"has frames too large to decode ({width}x{height})")
-        if width * height <= FRAME_THREADS_MAX_PIXELS:
-            context.thread_type = "AUTO"
+        self._thread_type = "AUTO" if width * height <= FRAME_THREADS_MAX_PIXELS else "SLICE"
+        context.thread_type = self._thread_type
         time_base = self.stream.time_base
         if not time_base:
             raise UnreadableVideo("has a video stream without timestamps")
@@ -93,6 +106,7 @@ class Video:
     def _scanned_duration(self) -> float | None:
         # Reading packets without decoding is cheap (~0.15 s for 10 min of 720p).
         end = None
+        self.stream.discard = Discard.default  # the end of the last packet counts, keyframe or not
         try:
             for packet in self.container.demux(self.stream):
                 if packet.pts is not None:
@@ -100,6 +114,7 @@ class Video:
                     end = last if end is None else max(end, last)
         except av.FFmpegError:
             pass  # a damaged tail: the readable part decides
+        self.stream.discard = Discard.nonkey
         self._rewind()
         return end
 
@@ -124,17 +139,16 @@ class Video:
         try:
             for frame in container.decode(stream):
                 charge(frame)
-                time = self.clock.seconds(frame)
+                time = self.clock.seconds(frame.pts)
                 if time is not None:
                     yield time, frame
         except (av.FFmpegError, EOFError) as error:
             if damage is not None:
                 damage.append(error)
 
-    def _frames_from_keyframe(self, container, stream, seconds: float, damage: list | None = None
-                              ) -> tuple[Iterator, bool]:
+    def _frames_from_keyframe(self, container, stream, seconds: float, damage: list | None = None) -> Iterator:
         """Timed frames decoded from a keyframe at or before `seconds` (from the first frame when there
-        is none), and whether that keyframe may not be the last one before `seconds`.
+        is none).
 
         In MP4, WebM and MKV a seek lands on the keyframe asked for. In MPEG-TS (what an HLS download
         is) it often lands a keyframe late, or past the end after the last keyframe; then the seek goes
@@ -150,10 +164,10 @@ class Video:
             first = next(frames, None)  # None: landed past the last keyframe (MPEG-TS), or a damaged part
             at_start = start is None or start <= 0
             if first is not None and (first[0] <= seconds + SAME_TIME_S or at_start):
-                return itertools.chain([first], frames), back != 0
+                return itertools.chain([first], frames)
             if at_start:
                 break
-        return iter(()), False
+        return iter(())
 
     def _every_frame_decoder(self) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
         """The file opened a second time, for decoding every frame. Some decoders (libdav1d, for AV1)
@@ -163,7 +177,7 @@ class Video:
             # The same demuxer as the first open: the bytes chose it, and they have not changed.
             container = self._exact_opened.enter_context(open_media(self.path, format_name(self.container)))
             stream = container.streams[self.stream.index]
-            stream.codec_context.thread_type = self.stream.codec_context.thread_type
+            stream.codec_context.thread_type = self._thread_type
             self._exact = container, stream
         return self._exact
 
@@ -174,13 +188,68 @@ class Video:
     def keyframe_at_or_before(self, seconds: float) -> tuple[float, av.VideoFrame] | None:
         """The last keyframe at or before `seconds` (the first one when none is), with its own time;
         None if nothing decodes."""
-        self.stream.codec_context.skip_frame = "NONKEY"
-        frames, look_further = self._frames_from_keyframe(self.container, self.stream, seconds)
-        found = next(frames, None)
-        if look_further:
-            for time, frame in frames:  # keyframes only: the rest never reaches the decoder's output
-                if time > seconds + SAME_TIME_S:
+        before, after = self.keyframes_around(seconds, 0.0)
+        found = before or after
+        return None if found is None else self.decode_keyframe(found)
+
+    def keyframes_around(self, seconds: float, reach: float) -> tuple[KeyPacket | None, KeyPacket | None]:
+        """The last keyframe at or before `seconds`, and the first one after it when that comes within
+        `reach` or none comes before: found by a seek and reading the packets in between, none of them
+        decoded. Both None when nothing can be read from there (a truncated file).
+
+        In MP4, WebM and MKV a seek lands on the keyframe asked for. In MPEG-TS (what an HLS download
+        is) it often lands a keyframe late, or past the end after the last keyframe; then the seek goes
+        further back and the reading goes forward past the keyframes in between.
+        """
+        for back in SEEK_BACK_S:
+            start = None if back is None else seconds - back
+            if not self._seek(self.container, self.stream, start):
+                break
+            before, after = self._keyframe_packets_around(seconds, reach)
+            if before is not None or start is None or start <= 0:
+                return before, after
+        return None, None
+
+    def _keyframe_packets_around(self, seconds: float, reach: float) -> tuple[KeyPacket | None, KeyPacket | None]:
+        before = None
+        try:
+            for packet in self.container.demux(self.stream):
+                time = self.clock.seconds(packet.dts if packet.pts is None else packet.pts)
+                if time is None or not packet.size:
+                    continue
+                # A keyframe is shown after every frame ahead of it in the file: the rest are out of reach.
+                if time > seconds + reach + SAME_TIME_S and before is not None:
                     break
+                if packet.is_keyframe:
+                    if time > seconds + SAME_TIME_S:
+                        return before, KeyPacket(time, packet)
+                    before = KeyPacket(time, packet)
+        except (av.FFmpegError, EOFError):
+            pass  # a damaged part: the packets read before it count
+        return before, None
+
+    def decode_keyframe(self, keyframe: KeyPacket) -> tuple[float, av.VideoFrame] | None:
+        """The frame of one keyframe with its own time: its packet alone goes to the decoder, so nothing
+        else is decoded whatever the decoder makes of `skip_frame`. None if the packet does not decode."""
+        context = self.stream.codec_context
+        if not context.is_open:
+            # Both are read when the decoder opens (libdav1d reads `skip_frame` only then). One frame at
+            # a time: frame threads would only hold each back until a drain.
+            context.skip_frame = "NONKEY"
+            context.thread_type = "SLICE"
+        frames = []
+        try:
+            # Frames held back (reordering, threads) come out when the decoder is drained.
+            frames = context.decode(keyframe.packet) or context.decode(None)
+        except (av.FFmpegError, EOFError):
+            pass
+        finally:
+            context.flush_buffers()  # the next packet is another keyframe, and a drained decoder needs it
+        found = None
+        for frame in frames:
+            charge(frame)
+            time = self.clock.seconds(frame.pts)
+            if found is None and time is not None:
                 found = time, frame
         return found
 
@@ -197,7 +266,7 @@ class Video:
         previous: tuple[float, av.VideoFrame] | None = None
         for target, keyframe in targets:
             if position is None or keyframe > position or target < position:
-                frames, _ = self._frames_from_keyframe(container, stream, keyframe, damage)
+                frames = self._frames_from_keyframe(container, stream, keyframe, damage)
                 previous = None
             shown = None
             for time, frame in frames:
@@ -227,7 +296,7 @@ class Video:
                     continue
                 for frame in context.decode(packet):
                     charge(frame)
-                    time = self.clock.seconds(frame)
+                    time = self.clock.seconds(frame.pts)
                     if time is not None:
                         yield time, frame
         except (av.FFmpegError, EOFError):
@@ -244,65 +313,3 @@ def open_video(path) -> Iterator[Video]:
         video = Video(container, Path(path))
         opened.callback(video.close)
         yield video
-
-
-def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """The size with the longest side at most max_side, keeping the aspect ratio; never larger."""
-    scale = min(1.0, max_side / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def quarter_turns(frame: av.VideoFrame) -> int:
-    """How many quarter turns counter-clockwise the frame is shown with (0-3).
-
-    Phones store a portrait video as landscape pictures plus a display matrix that says "turn by 90
-    degrees"; players apply it, and so must frames a model or a person looks at. Angles that are not
-    quarter turns are rounded to the nearest one; a mirroring in the matrix is not applied.
-    """
-    try:
-        angle = float(frame.rotation or 0)
-    except (TypeError, ValueError):  # a display matrix PyAV cannot read
-        return 0
-    return round(angle / 90) % 4 if np.isfinite(angle) else 0
-
-
-def pixel_aspect(sample_aspect_ratio) -> float:
-    """Width over height of one stored pixel: 1 for nearly every video, 32/27 for a widescreen DVD.
-    A ratio that is missing (0/1) or absurd counts as square pixels."""
-    try:
-        ratio = float(sample_aspect_ratio or 0)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return 1.0
-    return ratio if 0.25 <= ratio <= 4 else 1.0
-
-
-def to_bgr(frame: av.VideoFrame, max_side: int, aspect: float = 1.0) -> np.ndarray:
-    """The frame as a player shows it, as a BGR array for OpenCV: stretched to square pixels (`aspect`
-    is a stored pixel's width over its height), turned as its display matrix says, and scaled down
-    first so that a huge frame never exists in RGB."""
-    width, height = scaled_size(max(1, round(frame.width * aspect)), frame.height, max_side)
-    image = frame.reformat(width=width, height=height, format="bgr24", interpolation="AREA").to_ndarray()
-    turns = quarter_turns(frame)
-    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
-
-
-def _plane(frame: av.VideoFrame, index: int, step: int) -> np.ndarray:
-    plane = frame.planes[index]
-    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-    return rows[::step, : plane.width : step]
-
-
-def thumbnail(frame: av.VideoFrame, width: int = 64, height: int = 36) -> np.ndarray:
-    """A tiny BGR image for comparing frames; computed for every keyframe, so it must be cheap.
-
-    For 8-bit 4:2:0 (nearly every video) the planes are scaled directly: every few pixels, then
-    averaged, about twice as fast as a colour conversion at full size. Colours are approximate,
-    which does not matter when frames are only compared with each other.
-    """
-    if frame.format.name in ("yuv420p", "yuvj420p"):
-        step = max(1, frame.width // (width * 4))
-        planes = [
-            cv2.resize(_plane(frame, i, step), (width, height), interpolation=cv2.INTER_AREA) for i in range(3)
-        ]
-        return cv2.cvtColor(cv2.merge(planes), cv2.COLOR_YUV2BGR)
-    return frame.reformat(width=width, height=height, format="bgr24", interpolation="AREA").to_ndarray()

@@ -1,9 +1,11 @@
 """Which frames of a video the vision model sees, and how they are read.
 
-Two strategies. `uniform`: the centres of `max_frames` equal slices, each served by the keyframe
-at or before it when that keyframe is within half a slice (else decoded exactly). `scenes` (the
-default, see scenes.py for why): one frame per scene found among the keyframes, near-duplicates
-dropped. Every frame reports its own presentation time, not the moment that was asked for.
+Two strategies. `uniform`: the centres of `max_frames` equal slices, each served by the nearest
+keyframe within reach of it (see `keyframe_reach`) that no other moment took; a moment with no
+keyframe within reach is decoded exactly, one whose keyframes within reach are all taken gets no
+frame. `scenes` (the default, see scenes.py for why): one frame per scene found among the
+keyframes, near-duplicates dropped. Every frame reports its own presentation time, not the moment
+that was asked for.
 """
 
 import math
@@ -15,7 +17,8 @@ import cv2
 
 from service_common.contracts import FrameRef, FramesResult, FrameStrategy
 
-from .decoding import UnreadableVideo, Video, open_video, thumbnail, to_bgr
+from .decoding import SAME_TIME_S, KeyPacket, UnreadableVideo, Video, open_video
+from .pictures import thumbnail, to_bgr
 from .scenes import Keyframe, Signature, choose, signature
 
 JPEG_QUALITY = 90
@@ -26,6 +29,12 @@ MAX_FRAMES = 256
 SPARSE_SHARE = 4
 # A video whose last decodable frame comes this long (or a slice) before its stated end is cut short.
 DAMAGED_TAIL_S = 2.0
+# How far from a uniform moment a keyframe may be and still show it, where that is more than half a
+# slice: a twentieth of the running time, at most 5 s. Encoders put a keyframe at least every 10 s by
+# default (x264: 250 frames at 25 fps), so on a long video every moment has one within reach; on a
+# short one a few seconds would be far off, and its frames are cheap to decode exactly.
+KEYFRAME_REACH_SHARE = 0.05
+KEYFRAME_REACH_S = 5.0
 
 
 @dataclass(eq=False)
@@ -75,32 +84,52 @@ def uniform_targets(duration: float, max_frames: int) -> list[float]:
     return [(i + 0.5) * duration / max_frames for i in range(max_frames)]
 
 
-def _exact(video: Video, plan: list[tuple[float, float]], max_side: int) -> dict[float, Picked]:
-    return {
-        target: _picked(video, time, frame, max_side) for target, time, frame in video.exact_frames(plan)
-    }
+def keyframe_reach(duration: float, max_frames: int) -> float:
+    """How far from a uniform moment a keyframe may be and still show it."""
+    return max(duration / max_frames / 2, min(KEYFRAME_REACH_S, duration * KEYFRAME_REACH_SHARE))
 
 
-def uniform_frames(video: Video, duration: float, max_frames: int, max_side: int) -> list[Picked]:
-    spacing = duration / max_frames
-    picked: dict[float, Picked] = {}
+def _exact(video: Video, plan: list[tuple[float, float]], max_side: int) -> list[Picked]:
+    return [_picked(video, time, frame, max_side) for _, time, frame in video.exact_frames(plan)]
+
+
+def _nearest_free(video: Video, target: float, near: list[KeyPacket], taken: set[float]
+                  ) -> tuple[float, av.VideoFrame] | None:
+    """The nearest keyframe of `near` that no other moment took and that decodes, or None."""
+    for keyframe in sorted(near, key=lambda k: abs(k.time - target)):  # a tie: the earlier one
+        if keyframe.time not in taken:
+            found = video.decode_keyframe(keyframe)
+            if found is not None:
+                taken.add(keyframe.time)
+                return found
+    return None
+
+
+def uniform_frames(video: Video, duration: float, max_frames: int, max_side: int) -> tuple[list[Picked], int]:
+    """The frames in time order, and how many moments got none because every keyframe within reach of
+    them shows another moment (keyframes sparser than the moments: more frames would mean decoding
+    most of the video)."""
+    reach = keyframe_reach(duration, max_frames)
+    picked: list[Picked] = []
     plan: list[tuple[float, float]] = []  # (target, keyframe before it) to decode exactly
+    taken: set[float] = set()
+    crowded = 0
     keyframe_before = 0.0
     for target in uniform_targets(duration, max_frames):
-        found = video.keyframe_at_or_before(target)
-        if found is None:
-            continue  # nothing decodes from here on (a truncated file): fewer frames
-        time, frame = found
-        if abs(target - time) <= spacing / 2:
-            picked[target] = _picked(video, time, frame, max_side)
-            continue
-        # Keyframes sparser than the targets: a keyframe this far off would repeat a neighbour's
-        # frame or miss the slice, so decode forward from it to the target itself.
-        if time <= target:
-            keyframe_before = time
-        plan.append((target, keyframe_before))
-    picked.update(_exact(video, plan, max_side))
-    return [picked[target] for target in sorted(picked)]
+        before, after = video.keyframes_around(target, reach)
+        keyframe_before = before.time if before is not None else keyframe_before
+        near = [k for k in (before, after) if k is not None and abs(k.time - target) <= reach + SAME_TIME_S]
+        if near and all(k.time in taken for k in near):
+            crowded += 1
+        elif (found := _nearest_free(video, target, near, taken)) is not None:
+            picked.append(_picked(video, found[0], found[1], max_side))
+        else:
+            # No keyframe within reach (sparse here, as in a screen recording; or nothing readable, as
+            # in a truncated file) or none that shows a picture alone: decode forward from the
+            # keyframe before to the target itself.
+            plan.append((target, keyframe_before))
+    picked += _exact(video, plan, max_side)
+    return sorted(picked, key=lambda p: p.time), crowded
 
 
 def _sparse(keyframes: list[Keyframe], duration: float, max_frames: int) -> bool:
@@ -120,7 +149,7 @@ def scene_frames(video: Video, duration: float, max_frames: int, max_side: int) 
         plan = [
             (t, max((k for k in before if k <= t), default=0.0)) for t in uniform_targets(duration, max_frames)
         ]
-        candidates = sorted(_exact(video, plan, max_side).values(), key=lambda p: p.time)
+        candidates = sorted(_exact(video, plan, max_side), key=lambda p: p.time)
         by_time = {p.time: p for p in candidates}
         chosen, scenes = choose([Keyframe(p.time, p.signature) for p in by_time.values()], duration, max_frames)
         note = "keyframes too sparse to find scenes: frames taken at evenly spaced moments"
@@ -135,6 +164,23 @@ def scene_frames(video: Video, duration: float, max_frames: int, max_side: int) 
     return picked, note
 
 
+def _shortfall(strategy: FrameStrategy, duration: float, max_frames: int, picked: list[Picked], crowded: int) -> str:
+    """Why fewer frames than `max_frames` came out."""
+    if strategy == "scenes":
+        return "the others would repeat what these show"
+    last = picked[-1].time
+    # The moments past the last frame that decodes got that frame (as the end of a video does), and a
+    # keyframe shows a moment from as far as its reach: only a last frame further back says damage.
+    if duration - last > max(duration / max_frames / 2 + keyframe_reach(duration, max_frames), DAMAGED_TAIL_S):
+        return f"no frame after {last:.1f} s of {duration:.1f} s can be decoded (damaged or cut short?)"
+    if len(picked) + crowded < max_frames:
+        return "part of the video cannot be decoded (damaged or cut short?)"
+    if crowded:
+        return ("keyframes are further apart than the frames asked for: one frame per keyframe, as more "
+                "would mean decoding most of the video")
+    return "the video is too short for more distinct frames"
+
+
 def extract_frames(
     path: Path, strategy: FrameStrategy, max_frames: int, max_side: int, out_dir: Path
 ) -> FramesResult:
@@ -143,11 +189,12 @@ def extract_frames(
     if max_frames > MAX_FRAMES:
         notes.append(f"at most {MAX_FRAMES} frames are taken")
         max_frames = MAX_FRAMES
+    crowded = 0
     with open_video(path) as video:
         try:
             duration = _known_duration(video)
             if strategy == "uniform":
-                picked = uniform_frames(video, duration, max_frames, max_side)
+                picked, crowded = uniform_frames(video, duration, max_frames, max_side)
             else:
                 picked, note = scene_frames(video, duration, max_frames, max_side)
                 notes.append(note)
@@ -163,15 +210,6 @@ def extract_frames(
     if not frames:
         raise UnreadableVideo("has no frame that can be decoded")
     if len(frames) < max_frames:
-        last = picked[-1].time
-        if strategy == "scenes":
-            why = "the others would repeat what these show"
-        elif duration - last > max(duration / max_frames, DAMAGED_TAIL_S):
-            # The moments past the last frame that decodes got that frame (as the end of a video does).
-            why = f"no frame after {last:.1f} s of {duration:.1f} s can be decoded (damaged or cut short?)"
-        elif len(picked) < max_frames:
-            why = "part of the video cannot be decoded (damaged or cut short?)"
-        else:
-            why = "the video is too short for more distinct frames"
+        why = _shortfall(strategy, duration, max_frames, picked, crowded)
         notes.append(f"{len(frames)} of {max_frames} frames: {why}")
     return FramesResult(frames=frames, strategy=strategy, note="; ".join(notes) or None)
