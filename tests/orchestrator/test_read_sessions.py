@@ -12,7 +12,7 @@ from orchestrator.db import create_db_engine, create_session_factory
 from orchestrator.migrate import upgrade_to_head
 from orchestrator.models import Task
 from orchestrator.queue import claim_next_task, report_progress
-from orchestrator.tasks import create_task, get_task, list_tasks, read_task
+from orchestrator.tasks import create_task, get_task, list_tasks, media_in_use, read_task
 from service_common.contracts import TaskCreate
 from tests.support.postgres import postgres_cluster
 
@@ -94,8 +94,10 @@ def test_only_write_transactions_take_sqlites_write_lock(sessions):
     statements.clear()
     get_task(sessions, record.task_id)
     list_tasks(sessions, 10, 0)
+    media_in_use(sessions)
     assert begins_after_create and set(begins_after_create) == {"BEGIN IMMEDIATE"}
-    # The task read is one statement, in no transaction of its own; the list's count and page share one.
+    # The polled reads run in no transaction of their own (each statement is one consistent read); a read
+    # through an ORM session is a deferred transaction, which takes no lock.
     assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN"]
     assert any(s.startswith("SELECT") and "summary" in s for s in statements)
 

@@ -15,6 +15,7 @@ from service_common.fast_path import FastPath
 from service_common.listening import bound_addresses, describe
 from service_common.logging import configure_logging, write_in_background
 from service_common.slow_clients import HttpProtocol
+from service_common.startup import settle_heap
 
 from .config import GatewaySettings
 from .errors import install_error_handlers
@@ -111,6 +112,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             app.state.media_http = media_http
             app.state.models_http = models_http
             warning = None if api_keys.enabled else asyncio.create_task(_warn_where_open(settings))
+            settle_heap()
             try:
                 yield
             finally:

@@ -97,9 +97,7 @@ async def task_answer(sessions: Sessions, task_id: str, owner: str) -> Response:
 @router.get("/tasks", response_model=TaskPage)
 async def list_tasks(request: Request, limit: int = Query(100, ge=1, le=1000),
                      offset: int = Query(0, ge=0, le=MAX_OFFSET), owner: Owner = "") -> Response:
-    total, records = await run_in_threadpool(partial(tasks.list_tasks, owner=owner), request.app.state.sessions,
-                                             limit, offset)
-    return _json(TaskPage(total=total, tasks=records))
+    return _json(await tasks.read_page(request.app.state.sessions, limit, offset, owner=owner))
 
 
 @router.delete("/tasks/{task_id}", status_code=204)

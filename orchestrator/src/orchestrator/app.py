@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from service_common.fast_path import FastPath
 from service_common.logging import configure_logging
+from service_common.startup import settle_heap
 
 from . import api
 from .api import router
@@ -42,6 +43,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
             loops = [asyncio.create_task(worker.run())] if worker else []
             if settings.run_workers and (settings.media_retention_s or settings.media_disk_budget_mb):
                 loops.append(asyncio.create_task(janitor.run()))
+            settle_heap()
             try:
                 yield
             finally:

@@ -8,17 +8,20 @@ behind every heartbeat and progress write (and every other reader).
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, Executable, Row, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+T = TypeVar("T")
+
 # Execution options that mark the connections of write transactions (Sessions.begin) and of reads of
-# one statement (Sessions.read_one).
+# reads outside a transaction (Sessions.read).
 WRITES = "task_writes"
 ONE_STATEMENT = "task_one_statement"
 # PostgreSQL connections for the reads awaited on the event loop (more wait their turn): a read takes a
@@ -87,22 +90,23 @@ class Sessions(sessionmaker[Session]):
         """SQLite: the database is a file this process reads itself, not a server at the end of a socket."""
         return self.engine.dialect.name == "sqlite"
 
-    def read_one(self, statement: Executable, parameters: dict) -> Row | None:
-        """The first row of a Core statement, read outside the ORM (a session costs more than the query)."""
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)`, reading outside the ORM (a session costs more than a small query) and in no
+        transaction of its own: each statement is one consistent read."""
         with self._one_statement.connect() as connection:
-            return connection.execute(statement, parameters).first()
+            return work(connection)
 
-    async def read_one_awaited(self, statement: Executable, parameters: dict) -> Row | None:
-        """read_one for code on the event loop. SQLite's read is done in place: a tenth of a millisecond
-        of work that never waits for a writer (WAL), less than handing it to a thread and back.
-        PostgreSQL's is awaited on a pool of asyncio connections of its own, so the loop serves other
-        requests meanwhile, with no thread in between."""
+    async def read_awaited(self, work: Callable[[Connection], T]) -> T:
+        """`read` for code on the event loop. On SQLite the work is done in place: a small read is a
+        fraction of a millisecond that never waits for a writer (WAL), less than handing it to a thread
+        and back. On PostgreSQL it is awaited on a pool of asyncio connections of its own, so the loop
+        serves other requests meanwhile, with no thread in between."""
         if self.embedded:
-            return self.read_one(statement, parameters)
+            return self.read(work)
         for attempt in (1, 2):
             try:
                 async with self._awaited_engine().connect() as connection:
-                    return (await connection.execute(statement, parameters)).first()
+                    return await connection.run_sync(work)
             except DBAPIError as error:
                 # Rather than pinging before every read: a connection found dead (the server restarted)
                 # is dropped, and the read tried once more on a fresh one.

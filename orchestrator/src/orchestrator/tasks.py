@@ -3,8 +3,9 @@
 import hashlib
 import json
 import uuid
+from functools import partial
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Connection, Row, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -155,15 +156,19 @@ _ONE_TASK_VIEW = select(*(_TASKS.c[column.key] for column in VIEW_COLUMNS)).wher
     _TASKS.c.id == bindparam("task_id"), _TASKS.c.owner == bindparam("owner"))
 
 
+def _view_row(connection: Connection, task_id: str, owner: str) -> Row | None:
+    return connection.execute(_ONE_TASK_VIEW, {"task_id": task_id, "owner": owner}).first()
+
+
 def get_task(sessions: Sessions, task_id: str, *, owner: str = "") -> TaskRecord | None:
     """The task, if it exists and belongs to `owner` (another owner's task is as good as missing)."""
-    row = sessions.read_one(_ONE_TASK_VIEW, {"task_id": task_id, "owner": owner})
+    row = sessions.read(partial(_view_row, task_id=task_id, owner=owner))
     return to_record(row) if row is not None else None
 
 
 async def read_task(sessions: Sessions, task_id: str, *, owner: str = "") -> TaskRecord | None:
-    """get_task, for the event loop (see Sessions.read_one_awaited)."""
-    row = await sessions.read_one_awaited(_ONE_TASK_VIEW, {"task_id": task_id, "owner": owner})
+    """get_task, for the event loop (see Sessions.read_awaited)."""
+    row = await sessions.read_awaited(partial(_view_row, task_id=task_id, owner=owner))
     return to_record(row) if row is not None else None
 
 
@@ -174,17 +179,25 @@ _PAGE = (select(*(_TASKS.c[column.key] for column in LIST_COLUMNS)).where(_OWNER
          .order_by(_TASKS.c.created_at.desc(), _TASKS.c.id).limit(bindparam("limit")).offset(bindparam("offset")))
 
 
+def _page(connection: Connection, limit: int, offset: int, owner: str) -> TaskPage:
+    total = connection.execute(_COUNT, {"owner": owner}).scalar() or 0
+    rows = connection.execute(_PAGE, {"owner": owner, "limit": limit, "offset": offset}).all()
+    # Read in one validation from plain values (pydantic's own loop), not one model per row in Python.
+    return TaskPage.model_validate({"total": total, "tasks": [
+        {"task_id": row.id, "status": row.status, "youtube_url": row.youtube_url, "created_at": row.created_at,
+         "completed_at": row.completed_at} for row in rows]})
+
+
 def list_tasks(sessions: Sessions, limit: int, offset: int, *, owner: str = "") -> tuple[int, list[TaskListItem]]:
     """A page of the owner's tasks, newest first. Only the columns the list shows are read: a task's
     results (transcript, frames, checkpoints) can be megabytes, and a page has up to 1,000 tasks."""
-    with sessions.engine.connect() as connection:
-        total = connection.execute(_COUNT, {"owner": owner}).scalar() or 0
-        rows = connection.execute(_PAGE, {"owner": owner, "limit": limit, "offset": offset}).all()
-    # Read in one validation from plain values (pydantic's own loop), not one model per row in Python.
-    page = TaskPage.model_validate({"total": total, "tasks": [
-        {"task_id": row.id, "status": row.status, "youtube_url": row.youtube_url, "created_at": row.created_at,
-         "completed_at": row.completed_at} for row in rows]})
+    page = sessions.read(partial(_page, limit=limit, offset=offset, owner=owner))
     return page.total, page.tasks
+
+
+async def read_page(sessions: Sessions, limit: int, offset: int, *, owner: str = "") -> TaskPage:
+    """list_tasks, for the event loop (see Sessions.read_awaited)."""
+    return await sessions.read_awaited(partial(_page, limit=limit, offset=offset, owner=owner))
 
 
 def task_media_id(task: Task) -> str | None:
