@@ -376,7 +376,7 @@ def main() -> None:
     for database in args.databases.split(","):
         if database == "sqlite":
             with tempfile.TemporaryDirectory(prefix="read-bench-db-") as folder:
-                figures.append(measure(database, f"sqlite:///{folder}/tasks.db", args.seconds))
+                figures.append(measure("SQLite", f"sqlite:///{folder}/tasks.db", args.seconds))
         else:
             with throwaway_postgres() as (url, _data):
                 figures.append(measure("PostgreSQL", url, args.seconds))

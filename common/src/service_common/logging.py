@@ -62,11 +62,13 @@ def _write(records: list[logging.LogRecord], waiting: queue.SimpleQueue, handler
         if not shown:
             continue
         if isinstance(handler, logging.StreamHandler):
-            try:
-                handler.stream.write("".join(handler.format(record) + handler.terminator for record in shown))
-                handler.flush()
-            except Exception:  # noqa: BLE001 - as logging does: a broken log stream never stops the service
-                handler.handleError(shown[-1])
+            text = "".join(handler.format(record) + handler.terminator for record in shown)
+            with handler.lock:  # the writer thread and the last write at exit share the stream
+                try:
+                    handler.stream.write(text)
+                    handler.flush()
+                except Exception:  # noqa: BLE001 - as logging does: a broken log stream never stops the service
+                    handler.handleError(shown[-1])
         else:
             for record in shown:
                 handler.handle(record)

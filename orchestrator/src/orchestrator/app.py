@@ -15,7 +15,6 @@ from service_common.logging import configure_logging
 from service_common.startup import settle_heap
 
 from . import api
-from .api import router
 from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .config import OrchestratorSettings
@@ -60,7 +59,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan)
     app.state.settings = settings
     app.state.sessions = create_session_factory(engine)
-    app.include_router(router)
+    app.include_router(api.router)
     app.add_middleware(FastPath, method="GET", path=api.TASK_PATH, handler=api.read_task)
 
     @app.exception_handler(OperationalError)
