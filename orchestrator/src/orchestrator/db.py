@@ -4,7 +4,8 @@ Reads and writes are told apart by how a session is opened: `sessions()` is for 
 `sessions.begin()` for writing (every write in this service goes through it). On SQLite that decides
 when the database's single write lock is taken: a write transaction takes it at BEGIN, a read never
 takes it, so in WAL mode readers run beside a writer and see its last commit, instead of queueing
-behind every heartbeat and progress write (and every other reader).
+behind every heartbeat and progress write (and every other reader). The reads clients repeat
+(`Sessions.read`, `read_awaited`) run outside the ORM and outside any transaction.
 """
 
 import contextlib
@@ -20,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
-# Execution options that mark the connections of write transactions (Sessions.begin) and of reads of
-# reads outside a transaction (Sessions.read).
+# Execution options that mark the connections of write transactions (Sessions.begin) and of reads
+# outside any transaction (Sessions.read).
 WRITES = "task_writes"
-ONE_STATEMENT = "task_one_statement"
+NO_TRANSACTION = "task_no_transaction"
 # PostgreSQL connections for the reads awaited on the event loop (more wait their turn): a read takes a
 # fraction of a millisecond, so a few serve thousands a second.
 AWAITED_POOL_SIZE = 10
@@ -45,8 +46,8 @@ def create_db_engine(database_url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    # Connections kept open as many as reads run at once in the thread pool: one made for a single read
-    # (beyond the pool) costs more than the read, with the pragmas every connection starts with.
+    # As many connections kept open as reads may run at once: one opened beyond the pool for a single
+    # read costs more than the read, with the pragmas every connection starts with.
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                            pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
 
@@ -64,7 +65,7 @@ def create_db_engine(database_url: str) -> Engine:
         options = connection.get_execution_options()
         if options.get(WRITES, False):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        elif not options.get(ONE_STATEMENT, False):  # one statement is its own consistent read already
+        elif not options.get(NO_TRANSACTION, False):  # else each statement is its own consistent read
             connection.exec_driver_sql("BEGIN")
 
     return engine
@@ -75,10 +76,10 @@ class Sessions(sessionmaker[Session]):
 
     def __init__(self, engine: Engine, **options):
         super().__init__(engine, **options)
-        # A statement alone needs no transaction around it: without one, PostgreSQL is spared a BEGIN and
-        # a ROLLBACK (two round trips), and SQLite two statements.
-        one_statement = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name != "sqlite" else {}
-        self._one_statement = engine.execution_options(**{ONE_STATEMENT: True}, **one_statement)
+        # A read of a task or a page needs no transaction around it: without one, PostgreSQL is spared a
+        # BEGIN and a ROLLBACK (two round trips), and SQLite two statements.
+        autocommit = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name != "sqlite" else {}
+        self._outside_transactions = engine.execution_options(**{NO_TRANSACTION: True}, **autocommit)
         self._awaited: AsyncEngine | None = None
 
     @property
@@ -93,7 +94,7 @@ class Sessions(sessionmaker[Session]):
     def read(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)`, reading outside the ORM (a session costs more than a small query) and in no
         transaction of its own: each statement is one consistent read."""
-        with self._one_statement.connect() as connection:
+        with self._outside_transactions.connect() as connection:
             return work(connection)
 
     async def read_awaited(self, work: Callable[[Connection], T]) -> T:
