@@ -1,6 +1,7 @@
 """Reading tasks under load, through the gateway, beside a bare FastAPI endpoint serving the same bytes.
 
     python -m bench.read_bench [--databases sqlite,postgresql] [--seconds 8] [--out docs/benchmarks.md]
+    (READ_BENCH_VERBOSE=1 prints each of wrk's own reports as well.)
 
 The stack is the one `make run` starts: deploy/local/Procfile under its supervisor (scripts/local_stack),
 every service with its default settings but `RATE_LIMIT=0` (one load generator would otherwise be one
