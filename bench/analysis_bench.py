@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from bench.frames_bench import make_bench_video
-from bench.report import write_section
+from bench.report import write_report
 from bench.speech_bench import CACHE, audio_seconds, make_speech, word_recall
 from tests.support.stack import running_stack
 from tests.support.videos import FFMPEG
@@ -97,8 +97,7 @@ def main() -> None:
     ])
     print(table)
     if args.out:
-        method = __doc__.split("\n\n", 2)[2].strip()
-        write_section(args.out, MARKER, f"{MARKER} (`python -m bench.analysis_bench`)\n\n{method}\n\n{table}\n")
+        write_report(args.out, MARKER, "bench.analysis_bench", __doc__, table)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.report import write_section
+from bench.report import write_report
 from bench.vision_bench import delayed_model_server
 from tests.support.postgres import throwaway_postgres
 from tests.support.processes import free_port
@@ -386,8 +386,7 @@ def main() -> None:
     text = report(figures, wall, stages)
     print(text)
     if args.out:
-        method = __doc__.split("\n\n", 2)[2].strip()
-        write_section(args.out, SECTION, f"{SECTION} (`python -m bench.read_bench`)\n\n{method}\n\n{text}\n")
+        write_report(args.out, SECTION, "bench.read_bench", __doc__, text)
 
 
 if __name__ == "__main__":

@@ -11,3 +11,10 @@ def write_section(path: Path, heading: str, text: str) -> None:
     rest = after.split("\n## ", 1)[1] if found and "\n## " in after else ""
     document = before.rstrip() + "\n\n" + text.strip() + "\n" + (f"\n## {rest}" if rest else "")
     path.write_text(document, encoding="utf-8")
+
+
+def write_report(path: Path, heading: str, module: str, doc: str, results: str) -> None:
+    """A benchmark's section: its heading and command, its method (the module docstring past its usage
+    paragraphs), then its results."""
+    method = doc.split("\n\n", 2)[2].strip()
+    write_section(path, heading, f"{heading} (`python -m {module}`)\n\n{method}\n\n{results}\n")

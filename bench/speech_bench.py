@@ -22,7 +22,7 @@ import ctranslate2
 import faster_whisper
 import httpx
 
-from bench.report import write_section
+from bench.report import write_report
 from lite_models.config import LiteSettings
 from lite_models.speech import load_whisper
 from tests.support.processes import free_port, run_service
@@ -136,8 +136,7 @@ def main() -> None:
     ])
     print(table)
     if args.out:
-        method = __doc__.split("\n\n", 2)[2].strip()
-        write_section(args.out, SECTION, f"{SECTION} (`python -m bench.speech_bench`)\n\n{method}\n\n{table}\n")
+        write_report(args.out, SECTION, "bench.speech_bench", __doc__, table)
 
 
 if __name__ == "__main__":

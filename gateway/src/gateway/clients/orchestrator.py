@@ -8,8 +8,8 @@ and retrying a POST could create the same task twice.
 
 Every public task read comes through here, so it is on aiohttp, whose keep-alive pool and C parser
 cost a fraction of httpx's per request (httpx checks every pooled connection's socket on each request).
-An answer is read whole and handed back as an `httpx.Response`, so that the errors are told apart by the
-same code as every other call between services.
+An answer is read whole; a refusal or failure is turned into an `httpx.Response`, so that errors are
+told apart by the same code as every other call between services.
 """
 
 import json
