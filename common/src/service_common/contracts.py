@@ -158,6 +158,15 @@ class TaskRecord(BaseModel):
     chapters: list[Chapter] | None = None  # in order, covering the video; None when the text model gave none
 
 
+class TaskChange(BaseModel):
+    """A task as it is after a change the asker had not seen (GET /internal/tasks/{id}/changes)."""
+
+    version: int = Field(description="Grows with every write to the task: microseconds of its last update")
+    statuses: list[TaskStatus] = Field(default_factory=list,
+                                       description="Stages entered since the asker's version, oldest first")
+    task: TaskRecord
+
+
 class TaskListItem(BaseModel):
     """One task as a list shows it: no results, so a page costs the same however long its videos were."""
 

@@ -19,8 +19,9 @@ from service_common.startup import settle_heap
 
 from .config import GatewaySettings
 from .errors import install_error_handlers
+from .live_progress import TaskFeeds
 from .request_limits import RequestSizeLimits
-from .routes import info, media, openai_compat, tasks
+from .routes import events, info, media, openai_compat, tasks
 from .schemas import ErrorResponse, OpenAIErrorResponse
 from .security import ApiKeys, RateLimiter, authenticated_caller, is_loopback_host
 
@@ -125,6 +126,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = api_keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    app.state.task_feeds = TaskFeeds(settings.events_heartbeat_s)
     # Added first, so they run inside CORS: their answers carry the CORS headers a browser needs to read them.
     app.add_middleware(FastPath, method="GET", path=tasks.TASK_PATH, handler=tasks.read_task)
     app.add_middleware(RequestSizeLimits, limit_for=_body_limits(settings))
@@ -140,6 +142,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(info.router)
     protected = [Depends(authenticated_caller)]
     app.include_router(tasks.router, dependencies=protected, responses=refusals(ErrorResponse))
+    app.include_router(events.router, dependencies=protected, responses=refusals(ErrorResponse))
     app.include_router(media.router, dependencies=protected, responses=refusals(ErrorResponse))
     app.include_router(openai_compat.router, dependencies=protected, responses=refusals(OpenAIErrorResponse))
     return app

@@ -36,6 +36,9 @@ class GatewaySettings(ServiceSettings):
     max_model_request_mb: int = Field(default=64, ge=1)
     # Direct OpenAI-compatible calls (/v1/chat/completions) wait this long for the model server.
     model_call_timeout_s: float = Field(default=300.0, gt=0)
+    # Live progress streams (GET /tasks/{id}/events) send a comment after this many quiet seconds, so that
+    # proxies and browsers keep them open.
+    events_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
 
     @field_validator("rate_limit")
     @classmethod

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from service_common.contracts import MAX_OFFSET, OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
+from service_common.contracts import MAX_OFFSET, OrchestratorHealth, TaskChange, TaskCreate, TaskPage, TaskRecord
 from service_common.errors import ServiceError
 
 from . import tasks
@@ -92,6 +92,22 @@ async def task_answer(sessions: Sessions, task_id: str, owner: str) -> Response:
     if record is None:
         raise _not_found(task_id)
     return _json(record)
+
+
+# How long one ask for a change may wait: under the gateway's timeout for a call to this service.
+MAX_CHANGE_WAIT_S = 25.0
+
+
+@router.get("/tasks/{task_id}/changes", response_model=TaskChange)
+async def task_changes(task_id: str, request: Request, owner: Owner = "",
+                       after: int = Query(0, ge=0, description="The version the asker has seen; 0 for none"),
+                       wait: float = Query(0.0, ge=0.0, le=MAX_CHANGE_WAIT_S)) -> Response:
+    """The task once its version is past `after`, or as it is when `wait` seconds have passed (the
+    version then says whether it changed); the gateway's live progress waits here."""
+    change = await request.app.state.changes.next_change(_checked_id(task_id), owner, after, wait)
+    if change is None:
+        raise _not_found(task_id)
+    return _json(change)
 
 
 @router.get("/tasks", response_model=TaskPage)

@@ -21,6 +21,7 @@ from .config import OrchestratorSettings
 from .db import create_db_engine, create_session_factory
 from .migrate import upgrade_to_head
 from .retention import MediaJanitor
+from .task_changes import TaskChanges
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,14 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
+                await app.state.changes.aclose()
                 await app.state.sessions.aclose()
         engine.dispose()
 
     app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan)
     app.state.settings = settings
     app.state.sessions = create_session_factory(engine)
+    app.state.changes = TaskChanges(app.state.sessions)
     app.include_router(api.router)
     app.add_middleware(FastPath, method="GET", path=api.TASK_PATH, handler=api.read_task)
 

@@ -151,13 +151,13 @@ def _owned(session: Session, task_id: str, owner: str, for_update: bool = False)
 
 # Clients poll this read every few seconds, so it is built once, from the table's own columns: the ORM's
 # attributes would have SQLAlchemy match each result column to them again on every execution.
-_TASKS = Task.__table__
-_ONE_TASK_VIEW = select(*(_TASKS.c[column.key] for column in VIEW_COLUMNS)).where(
-    _TASKS.c.id == bindparam("task_id"), _TASKS.c.owner == bindparam("owner"))
+TASKS = Task.__table__
+ONE_TASK_VIEW = select(*(TASKS.c[column.key] for column in VIEW_COLUMNS)).where(
+    TASKS.c.id == bindparam("task_id"), TASKS.c.owner == bindparam("owner"))
 
 
 def _view_row(connection: Connection, task_id: str, owner: str) -> Row | None:
-    return connection.execute(_ONE_TASK_VIEW, {"task_id": task_id, "owner": owner}).first()
+    return connection.execute(ONE_TASK_VIEW, {"task_id": task_id, "owner": owner}).first()
 
 
 def get_task(sessions: Sessions, task_id: str, *, owner: str = "") -> TaskRecord | None:
@@ -173,10 +173,10 @@ async def read_task(sessions: Sessions, task_id: str, *, owner: str = "") -> Tas
 
 
 LIST_COLUMNS = (Task.id, Task.status, Task.youtube_url, Task.created_at, Task.completed_at)
-_OWNERS_TASKS = _TASKS.c.owner == bindparam("owner")
-_COUNT = select(func.count()).select_from(_TASKS).where(_OWNERS_TASKS)
-_PAGE = (select(*(_TASKS.c[column.key] for column in LIST_COLUMNS)).where(_OWNERS_TASKS)
-         .order_by(_TASKS.c.created_at.desc(), _TASKS.c.id).limit(bindparam("limit")).offset(bindparam("offset")))
+_OWNERS_TASKS = TASKS.c.owner == bindparam("owner")
+_COUNT = select(func.count()).select_from(TASKS).where(_OWNERS_TASKS)
+_PAGE = (select(*(TASKS.c[column.key] for column in LIST_COLUMNS)).where(_OWNERS_TASKS)
+         .order_by(TASKS.c.created_at.desc(), TASKS.c.id).limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def _page(connection: Connection, limit: int, offset: int, owner: str) -> TaskPage:

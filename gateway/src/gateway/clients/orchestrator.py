@@ -21,7 +21,7 @@ import aiohttp
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from service_common.contracts import OrchestratorHealth, TaskCreate, TaskPage, TaskRecord
+from service_common.contracts import OrchestratorHealth, TaskChange, TaskCreate, TaskPage, TaskRecord
 from service_common.errors import PermanentError, TransientError
 from service_common.http import error_from_exception, error_from_response
 
@@ -66,6 +66,7 @@ class OrchestratorClient:
 
     def __init__(self, http: aiohttp.ClientSession, owner: str = ""):
         self._http = http
+        self.owner = owner
         self._owner = {"X-Task-Owner": owner}
 
     async def _call(self, method: str, path: str, *, not_found_ok: bool = False, **kwargs) -> Answer | None:
@@ -112,6 +113,13 @@ class OrchestratorClient:
         """The task as the orchestrator wrote it: a TaskRecord's JSON, which is the public answer as it is."""
         response = await self._call("GET", f"/internal/tasks/{task_id}", not_found_ok=True, headers=self._owner)
         return None if response is None else response.content
+
+    async def task_change(self, task_id: UUID, after: int, wait_s: float) -> TaskChange | None:
+        """The task once it is newer than version `after` (waiting up to `wait_s` there), None when gone."""
+        timeout = aiohttp.ClientTimeout(total=wait_s + self._http.timeout.total)
+        response = await self._call("GET", f"/internal/tasks/{task_id}/changes", not_found_ok=True,
+                                    params={"after": after, "wait": wait_s}, headers=self._owner, timeout=timeout)
+        return None if response is None else self._parse(TaskChange, response)
 
     async def list_tasks(self, limit: int, offset: int) -> TaskPage:
         response = await self._call("GET", "/internal/tasks", params={"limit": limit, "offset": offset},

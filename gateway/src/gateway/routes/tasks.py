@@ -31,16 +31,16 @@ UNAVAILABLE = {
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "No such task"}}
 
 
-def _not_found(task_id: str) -> HTTPException:
+def task_not_found(task_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"Task {task_id} not found")
 
 
-def _parse_task_id(task_id: str) -> UUID:
+def parse_task_id(task_id: str) -> UUID:
     # Anything that is not a UUID cannot name a task, so it is "not found" rather than a 422.
     try:
         return UUID(task_id)
     except ValueError:
-        raise _not_found(task_id) from None
+        raise task_not_found(task_id) from None
 
 
 @router.post(
@@ -110,9 +110,9 @@ async def read_task(request: Request, task_id: str) -> Response:
 async def task_answer(orchestrator: OrchestratorClient, task_id: str) -> Response:
     """The orchestrator writes a task in the public shape (TaskRecord is TaskResponse, field for field), so
     its bytes are the answer: parsing and writing them again would only cost time on the polled path."""
-    body = await orchestrator.get_task_json(_parse_task_id(task_id))
+    body = await orchestrator.get_task_json(parse_task_id(task_id))
     if body is None:
-        raise _not_found(task_id)
+        raise task_not_found(task_id)
     return Response(body, media_type="application/json")
 
 
@@ -135,7 +135,7 @@ async def list_tasks(
     responses={**NOT_FOUND, **UNAVAILABLE},
 )
 async def delete_task(task_id: str, orchestrator: Orchestrator) -> DeleteResponse:
-    uuid = _parse_task_id(task_id)
+    uuid = parse_task_id(task_id)
     if not await orchestrator.delete_task(uuid):
-        raise _not_found(task_id)
+        raise task_not_found(task_id)
     return DeleteResponse(message=f"Task {uuid} has been deleted.")
