@@ -49,6 +49,7 @@ bench: setup system-tools bench-tools
 	.venv/bin/python -m bench.speech_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.analysis_bench --out docs/benchmarks.md
 	.venv/bin/python -m bench.read_bench --out docs/benchmarks.md
+	.venv/bin/python -m bench.events_bench --out docs/benchmarks.md
 
 # wrk (Debian's package) loads the API in bench.read_bench; installed with apt when missing (as root).
 .PHONY: bench-tools
