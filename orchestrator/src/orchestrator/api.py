@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from service_common.contracts import MAX_OFFSET, OrchestratorHealth, TaskChange, TaskCreate, TaskPage, TaskRecord
 from service_common.errors import ServiceError
 
 from . import tasks
-from .db import Sessions
 from .health import database_ok, probe_endpoints
 
 router = APIRouter(prefix="/internal")
@@ -70,7 +70,7 @@ def _json(model: BaseModel) -> Response:
 async def get_task(task_id: str, request: Request, owner: Owner = "") -> Response:
     # Clients poll this (through the gateway): answered by `read_task` (see app.py) before FastAPI routes
     # it, unless the id is not a UUID; both answer the same way.
-    return await task_answer(request.app.state.sessions, task_id, owner)
+    return await task_answer(request.app.state, task_id, owner)
 
 
 # The task ids read_task answers; other spellings UUID() takes are left to the route.
@@ -83,15 +83,22 @@ async def read_task(request: Request, task_id: str) -> Response:
     owner = request.headers.get("x-task-owner", "")
     if len(owner) > MAX_OWNER_LENGTH:
         raise HTTPException(422, f"X-Task-Owner is longer than {MAX_OWNER_LENGTH} characters")
-    return await task_answer(request.app.state.sessions, task_id, owner)
+    return await task_answer(request.app.state, task_id, owner)
 
 
-async def task_answer(sessions: Sessions, task_id: str, owner: str) -> Response:
-    """The task as the public API shows it (a TaskRecord's JSON), if `owner` may see it."""
-    record = await tasks.read_task(sessions, _checked_id(task_id), owner=owner)
-    if record is None:
+async def task_answer(state: State, task_id: str, owner: str) -> Response:
+    """The task as the public API shows it (a TaskRecord's JSON), if `owner` may see it: kept from the
+    last read while the task is unchanged (see answers.py)."""
+    task_id = _checked_id(task_id)
+
+    async def read() -> bytes | None:
+        record = await tasks.read_task(state.sessions, task_id, owner=owner)
+        return None if record is None else record.model_dump_json().encode()
+
+    answer = await state.answers.answer(task_id, owner, read)
+    if answer is None:
         raise _not_found(task_id)
-    return _json(record)
+    return Response(answer, media_type="application/json")
 
 
 # How long one ask for a change may wait: under the gateway's timeout for a call to this service.
@@ -125,6 +132,7 @@ async def delete_task(task_id: str, request: Request, owner: Owner = "") -> Resp
                                                 request.app.state.sessions, task_id)
     if not deleted:
         raise _not_found(task_id)
+    request.app.state.answers.forget(task_id)  # before the database's notification, for DELETE then GET
     request.app.state.janitor.release_deleted_task(task_id, media_id)
     return Response(status_code=204)
 

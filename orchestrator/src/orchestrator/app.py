@@ -15,6 +15,7 @@ from service_common.logging import configure_logging
 from service_common.startup import settle_heap
 
 from . import api
+from .answers import TaskAnswers, watch_for_changes
 from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .config import OrchestratorSettings
@@ -35,6 +36,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await asyncio.to_thread(upgrade_to_head, engine)
+        changes_seen = watch_for_changes(app.state.answers, engine)
         async with httpx.AsyncClient(timeout=settings.model_call_timeout_s) as http:
             app.state.models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
             app.state.media = MediaClient(http, settings.media_service_url)
@@ -55,6 +57,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await loop
                 await app.state.changes.aclose()
+                await changes_seen.aclose()
                 await app.state.sessions.aclose()
         engine.dispose()
 
@@ -62,6 +65,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = create_session_factory(engine)
     app.state.changes = TaskChanges(app.state.sessions)
+    app.state.answers = TaskAnswers(settings.answer_cache_mb * 2**20)
     app.include_router(api.router)
     app.add_middleware(FastPath, method="GET", path=api.TASK_PATH, handler=api.read_task)
 

@@ -49,6 +49,8 @@ class OrchestratorSettings(ServiceSettings):
     # are heard whole by one of them.
     speech_overlap_s: float = Field(default=5.0, ge=0)
     progress_interval_s: float = Field(default=1.0, gt=0)
+    # Memory for task answers kept between polls, each dropped when its task is written (answers.py); 0: none.
+    answer_cache_mb: int = Field(default=32, ge=0)
 
     # Queued or running tasks one API key may have at once (0: no limit); more submits are answered 429.
     active_tasks_per_key: int = Field(default=100, ge=0)
