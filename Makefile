@@ -68,7 +68,8 @@ clean:
 
 # Programs from the system the tests need: podman, runc and debootstrap build and run the images in
 # tests/deploy/test_podman_smoke.py, Node.js runs the API guide's JavaScript example, espeak-ng speaks the
-# speech-to-text tests' audio. Installed with apt
+# speech-to-text tests' audio, Chromium (driven by Playwright) runs the web page and API docs in tests/web.
+# Installed with apt
 # when missing (as root; elsewhere install them yourself, or set CONTAINER_SMOKE=0 to leave the image test out).
 .PHONY: system-tools deploy-smoke
 system-tools:
@@ -76,6 +77,8 @@ system-tools:
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; }
 	@command -v espeak-ng >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y espeak-ng; }
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || \
 		[ "$$CONTAINER_SMOKE" = 0 ] || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc debootstrap; }

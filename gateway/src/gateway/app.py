@@ -21,7 +21,7 @@ from .config import GatewaySettings
 from .errors import install_error_handlers
 from .live_progress import TaskFeeds
 from .request_limits import RequestSizeLimits
-from .routes import events, info, media, openai_compat, tasks
+from .routes import docs, events, info, media, openai_compat, tasks, ui
 from .schemas import ErrorResponse, OpenAIErrorResponse
 from .security import ApiKeys, RateLimiter, authenticated_caller, is_loopback_host
 
@@ -122,7 +122,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await warning
 
-    app = FastAPI(title=info.API_NAME, version=info.API_VERSION, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc come from routes.docs, which serves their scripts itself instead of from a CDN.
+    app = FastAPI(title=info.API_NAME, version=info.API_VERSION, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.api_keys = api_keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
@@ -140,6 +142,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(info.router)
+    app.include_router(docs.router)
+    app.include_router(ui.router)
     protected = [Depends(authenticated_caller)]
     app.include_router(tasks.router, dependencies=protected, responses=refusals(ErrorResponse))
     app.include_router(events.router, dependencies=protected, responses=refusals(ErrorResponse))
