@@ -32,10 +32,10 @@ from pathlib import Path
 import aiohttp
 import httpx
 
+from bench.databases import benchmark_database
 from bench.read_bench import local_stack
 from bench.report import write_report
 from bench.vision_bench import delayed_model_server
-from tests.support.postgres import throwaway_postgres
 from tests.support.videos import make_video
 
 SECTION = "## Live progress under many listeners"
@@ -153,12 +153,8 @@ def main() -> None:
     args = parser.parse_args()
     figures = []
     for database in args.databases.split(","):
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="events-bench-db-") as folder:
-                figures.append(measure("SQLite", f"sqlite:///{folder}/tasks.db", args.listeners))
-        else:
-            with throwaway_postgres() as (url, _data):
-                figures.append(measure("PostgreSQL", url, args.listeners))
+        with benchmark_database(database) as (label, url):
+            figures.append(measure(label, url, args.listeners))
         print(json.dumps({"database": database, "events": figures[-1].events}), flush=True)
     text = report(figures)
     print(text)

@@ -22,6 +22,11 @@ from wrk (Debian's package) over loopback with 16 connections on 2 threads, for 
 - **pollers**: 1,000 connections, each asking for its own task every 5 s for 60 s (a wrk script: each
   connection waits 5 s after every answer; the first asks are spread over the first 5 s).
 
+The polled task does not change while it is read, so after its first read the orchestrator answers it
+from the answers it keeps (orchestrator/answers.py): on SQLite after a `PRAGMA data_version` look, on
+PostgreSQL while its LISTEN connection is up; the 8 running tasks' writes drop what is kept on SQLite
+(any commit does) and only their own answers on PostgreSQL.
+
 Targets: the gateway at least 0.5x the bare endpoint's requests per second with p99 under 50 ms, idle
 and with 8 running, on SQLite and PostgreSQL; the list's p99 under 100 ms; every poller answered, none
 slower than 1 s. wrk's own CPU comes out of the same 2 cores as the stack's.
@@ -50,9 +55,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.databases import benchmark_database
 from bench.report import write_report
 from bench.vision_bench import delayed_model_server
-from tests.support.postgres import throwaway_postgres
 from tests.support.processes import free_port
 from tests.support.videos import make_video
 
@@ -375,12 +380,8 @@ def main() -> None:
 
     figures = []
     for database in args.databases.split(","):
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="read-bench-db-") as folder:
-                figures.append(measure("SQLite", f"sqlite:///{folder}/tasks.db", args.seconds))
-        else:
-            with throwaway_postgres() as (url, _data):
-                figures.append(measure("PostgreSQL", url, args.seconds))
+        with benchmark_database(database) as (label, url):
+            figures.append(measure(label, url, args.seconds))
     with tempfile.TemporaryDirectory(prefix="read-bench-overhead-") as folder:
         wall, stages = overhead(Path(folder))
     text = report(figures, wall, stages)

@@ -8,7 +8,9 @@ import psycopg
 import pytest
 
 from tests.support.fault_injecting_openai import DEFAULT_REPLY, run_fault_server
+from tests.support.http_server import serve_directory
 from tests.support.postgres import throwaway_postgres
+from tests.support.videos import write_video_site
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +74,12 @@ def fs(fault_server):
     fault_server.reset()
     fault_server.control(delay_s=0.0, reply=DEFAULT_REPLY)
     return fault_server
+
+
+@pytest.fixture(scope="module")
+def video_site(tmp_path_factory):
+    """A small 'video site' on 127.0.0.1: {base}/watch.html embeds an MP4 with English subtitles."""
+    root = tmp_path_factory.mktemp("site")
+    write_video_site(root)
+    with serve_directory(root) as base:
+        yield base

@@ -11,20 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.http_server import serve_directory
 from tests.support.stack import running_stack
-from tests.support.videos import write_video_site
 
 ALICE, BOB = {"Authorization": "Bearer key-of-alice-0001"}, {"Authorization": "Bearer key-of-bob-00001"}
 STAGES = ["downloading", "extracting_frames", "extracting_transcript", "analyzing_vision", "analyzing_text"]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("site")
-    write_video_site(root)
-    with serve_directory(root) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +68,8 @@ def submit(api: str, url: str, headers=ALICE) -> str:
     return response.json()["task_id"]
 
 
-def test_a_listener_sees_every_stage_then_the_whole_task(api, site):
-    task_id = submit(api, f"{site}/watch.html")
+def test_a_listener_sees_every_stage_then_the_whole_task(api, video_site):
+    task_id = submit(api, f"{video_site}/watch.html")
     opened = time.monotonic()
     with httpx.stream("GET", f"{api}/tasks/{task_id}/events", headers=ALICE, timeout=120) as response:
         assert response.status_code == 200
@@ -101,8 +91,8 @@ def test_a_listener_sees_every_stage_then_the_whole_task(api, site):
     assert done["data"] == whole and whole["status"] == "completed"
 
 
-def test_resuming_after_an_event_goes_on_from_there(api, site):
-    task_id = submit(api, f"{site}/watch.html")
+def test_resuming_after_an_event_goes_on_from_there(api, video_site):
+    task_id = submit(api, f"{video_site}/watch.html")
     with httpx.stream("GET", f"{api}/tasks/{task_id}/events", headers=ALICE, timeout=120) as response:
         events = [e for e in read_events(response) if "event" in e]
     first, done = events[0], events[-1]
@@ -117,8 +107,8 @@ def test_resuming_after_an_event_goes_on_from_there(api, site):
     assert caught_up.status_code == 200 and "event:" not in caught_up.text, "nothing new: the stream just ends"
 
 
-def test_another_keys_task_is_not_found_and_no_key_is_refused(api, site):
-    task_id = submit(api, f"{site}/watch.html")
+def test_another_keys_task_is_not_found_and_no_key_is_refused(api, video_site):
+    task_id = submit(api, f"{video_site}/watch.html")
     refused = httpx.get(f"{api}/tasks/{task_id}/events", headers=BOB, timeout=10)
     assert refused.status_code == 404 and refused.json()["detail"] == f"Task {task_id} not found"
     assert httpx.get(f"{api}/tasks/{task_id}/events", timeout=10).status_code == 401
@@ -138,8 +128,8 @@ def test_a_quiet_task_gets_heartbeats_and_its_stream_ends_when_it_is_deleted(api
     assert not any(e.get("event") == "done" for e in rest)
 
 
-def test_many_listeners_of_one_task_are_all_told(api, site):
-    task_id = submit(api, f"{site}/watch.html")
+def test_many_listeners_of_one_task_are_all_told(api, video_site):
+    task_id = submit(api, f"{video_site}/watch.html")
     results: list[list[dict]] = []
 
     def listen():

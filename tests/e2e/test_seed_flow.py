@@ -7,9 +7,8 @@ import time
 import pytest
 import requests
 
-from tests.support.http_server import serve_directory
 from tests.support.stack import Stack
-from tests.support.videos import DEFAULT_CUES, write_video_site
+from tests.support.videos import DEFAULT_CUES
 
 TERMINAL = {"completed", "failed"}
 SEED_TASK_FIELDS = {"task_id", "status", "youtube_url", "created_at", "completed_at", "video_info",
@@ -33,15 +32,6 @@ const checkStatus = async () => {
 };
 checkStatus();
 """
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A small 'video site': an HTML page embedding an MP4 with English subtitles."""
-    root = tmp_path_factory.mktemp("site")
-    write_video_site(root)
-    with serve_directory(root) as base:
-        yield base
 
 
 @pytest.fixture
@@ -68,13 +58,13 @@ def wait_for_terminal(api: str, task_id: str, timeout: float = 120.0) -> dict:
     raise AssertionError(f"task {task_id} still {result['status']} after {timeout}s")
 
 
-def test_seed_python_example_reaches_completed(stack, site):
+def test_seed_python_example_reaches_completed(stack, video_site):
     API_URL = stack.url("gateway")
     health = requests.get(f"{API_URL}/health", timeout=10).json()
     assert health == {**health, "status": "healthy", "gpu_available": False, "gpu_name": None}
 
     # The seed's example, with the video URL pointing at the local site.
-    response = requests.post(f"{API_URL}/analyze", json={"youtube_url": f"{site}/watch.html", "max_frames": 8})
+    response = requests.post(f"{API_URL}/analyze", json={"youtube_url": f"{video_site}/watch.html", "max_frames": 8})
     assert response.json()["status"] == "pending"
     task_id = response.json()["task_id"]
     seen = set()
@@ -109,15 +99,15 @@ def test_seed_python_example_reaches_completed(stack, site):
     assert requests.get(f"{API_URL}/tasks/{task_id}").status_code == 404
 
 
-def test_seed_javascript_example_reaches_completed(stack, site, tmp_path):
+def test_seed_javascript_example_reaches_completed(stack, video_site, tmp_path):
     """The example as a newcomer runs it with Node (top-level await: an ES module), "localhost" and
     all; only the port and the video URL are the local ones."""
     node = shutil.which("node")
     assert node, "Node.js is needed for this test (make test installs it with apt as root)"
     port = stack.url("gateway").rsplit(":", 1)[1]
     script = SEED_JAVASCRIPT.replace("localhost:8000", f"localhost:{port}").replace(
-        "https://www.youtube.com/watch?v=VIDEO_ID", f"{site}/watch.html")
-    assert script.count(port) == 1 and script.count(site) == 1
+        "https://www.youtube.com/watch?v=VIDEO_ID", f"{video_site}/watch.html")
+    assert script.count(port) == 1 and script.count(video_site) == 1
     (tmp_path / "example.mjs").write_text(script)
     run = subprocess.run([node, str(tmp_path / "example.mjs")], capture_output=True, text=True, timeout=180)
     # Only a warning may reach stderr (Node 18, Debian's, calls fetch experimental); the example prints
@@ -132,18 +122,18 @@ def test_seed_javascript_example_reaches_completed(stack, site, tmp_path):
     assert all(line.startswith("In progress: ") for line in lines[: lines.index("Analysis complete!")])
 
 
-def test_a_video_that_cannot_be_downloaded_fails_clearly(stack, site):
+def test_a_video_that_cannot_be_downloaded_fails_clearly(stack, video_site):
     api = stack.url("gateway")
-    task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{site}/missing.mp4"}).json()["task_id"]
+    task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{video_site}/missing.mp4"}).json()["task_id"]
     result = wait_for_terminal(api, task_id, timeout=60)
     assert result["status"] == "failed"
     assert "404" in result["error"] and "\n" not in result["error"] and "Traceback" not in result["error"]
     assert requests.get(f"{api}/health").json()["status"] == "healthy"
 
 
-def test_killing_every_service_mid_task_loses_nothing(stack, site):
+def test_killing_every_service_mid_task_loses_nothing(stack, video_site):
     api = stack.url("gateway")
-    task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{site}/watch.html", "max_frames": 4}
+    task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{video_site}/watch.html", "max_frames": 4}
                             ).json()["task_id"]
     deadline = time.monotonic() + 60
     while requests.get(f"{api}/tasks/{task_id}").json()["status"] == "pending":

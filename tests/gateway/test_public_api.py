@@ -38,6 +38,7 @@ def test_root_is_the_seed_description(public_api):
     assert body["description"] == "YouTube video analysis using Llama 3.2 Vision + Llama 3.1"
     assert {k: body["endpoints"][k] for k in SEED_ENDPOINTS} == SEED_ENDPOINTS
     assert "GET /health" in body["endpoints"]
+    assert {"GET /tasks/{task_id}/events", "GET /ui"} <= set(body["endpoints"])
 
 
 def test_task_lifecycle_submit_read_list_delete(public_api):

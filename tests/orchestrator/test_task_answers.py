@@ -3,6 +3,7 @@ connection (as another process or replica makes it) drops them on SQLite and Pos
 that lands while a read is in flight keeps that read's answer from being kept at all."""
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import time
@@ -42,11 +43,19 @@ async def answer_of(answers: TaskAnswers, sessions, task_id: str, owner: str = "
     return None if answer is None else json.loads(answer)
 
 
-async def until_serving(answers: TaskAnswers) -> None:
-    deadline = time.monotonic() + 10
-    while not answers.serving:
-        assert time.monotonic() < deadline, "the source of changes never started"
-        await asyncio.sleep(0.05)
+@contextlib.asynccontextmanager
+async def watched_answers(sessions, max_bytes: int = 2**20):
+    """TaskAnswers with this database's source of changes, once that is watching."""
+    answers = TaskAnswers(max_bytes)
+    source = watch_for_changes(answers, sessions.engine)
+    try:
+        deadline = time.monotonic() + 10
+        while not answers.serving:
+            assert time.monotonic() < deadline, "the source of changes never started"
+            await asyncio.sleep(0.05)
+        yield answers
+    finally:
+        await source.aclose()
 
 
 async def eventually(check, timeout: float = 3.0):
@@ -62,10 +71,7 @@ def test_an_answer_is_kept_until_another_connection_commits_a_change(sessions):
     record, _ = create_task(sessions, REQUEST)
 
     async def scenario():
-        answers = TaskAnswers(2**20)
-        source = watch_for_changes(answers, sessions.engine)
-        await until_serving(answers)
-        try:
+        async with watched_answers(sessions) as answers:
             reads: list = []
             assert (await answer_of(answers, sessions, record.task_id, reads=reads))["summary"] is None
             await answer_of(answers, sessions, record.task_id, reads=reads)
@@ -77,8 +83,6 @@ def test_an_answer_is_kept_until_another_connection_commits_a_change(sessions):
                 return (await answer_of(answers, sessions, record.task_id))["summary"] == "written by another process"
             # SQLite sees it on the very next read; PostgreSQL's notification takes a moment (well under MAX_AGE_S).
             assert await eventually(changed, timeout=0 if sessions.engine.dialect.name == "sqlite" else 1)
-        finally:
-            await source.aclose()
 
     asyncio.run(scenario())
 
@@ -87,10 +91,7 @@ def test_a_write_during_a_read_keeps_that_read_from_being_kept(sessions):
     record, _ = create_task(sessions, REQUEST)
 
     async def scenario():
-        answers = TaskAnswers(2**20)
-        source = watch_for_changes(answers, sessions.engine)
-        await until_serving(answers)
-        try:
+        async with watched_answers(sessions) as answers:
             async def read_then_see_a_write():
                 before = (await read_task(sessions, record.task_id)).model_dump_json().encode()
                 with sessions.begin() as session:  # committed after the read's snapshot
@@ -102,8 +103,6 @@ def test_a_write_during_a_read_keeps_that_read_from_being_kept(sessions):
             await answers.answer(record.task_id, "", read_then_see_a_write)
             assert answers.get(record.task_id, "") is None, "the older answer was not kept"
             assert (await answer_of(answers, sessions, record.task_id))["summary"] == "newer"
-        finally:
-            await source.aclose()
 
     asyncio.run(scenario())
 
@@ -112,17 +111,12 @@ def test_a_kept_answer_is_not_given_to_another_owner_and_memory_is_bounded(sessi
     mine, _ = create_task(sessions, REQUEST, owner="alice")
 
     async def scenario():
-        answers = TaskAnswers(64 * 1024)
-        source = watch_for_changes(answers, sessions.engine)
-        await until_serving(answers)
-        try:
+        async with watched_answers(sessions, 64 * 1024) as answers:
             assert (await answer_of(answers, sessions, mine.task_id, owner="alice"))["task_id"] == mine.task_id
             assert await answer_of(answers, sessions, mine.task_id, owner="bob") is None
             assert answers.get(mine.task_id, "bob") is None and answers.get(mine.task_id, "alice") is not None
             for n in range(200):
                 answers.keep(f"task-{n}", "alice", b"x" * 1000, answers.generation)
-            assert sum(len(answer) for _, answer, _ in answers._kept.values()) <= 64 * 1024
-        finally:
-            await source.aclose()
+            assert 0 < answers.kept_bytes <= 64 * 1024
 
     asyncio.run(scenario())

@@ -81,6 +81,10 @@ class TaskAnswers:
             _, (_, dropped, _) = self._kept.popitem(last=False)
             self._bytes -= len(dropped)
 
+    @property
+    def kept_bytes(self) -> int:
+        return self._bytes
+
     def forget(self, task_id: str) -> None:
         self.generation += 1
         entry = self._kept.pop(task_id, None)

@@ -22,6 +22,8 @@ ENDPOINTS = {
     "GET /tasks": "list all tasks",
     "DELETE /tasks/{task_id}": "delete a task",
     "GET /health": "server and GPU status",
+    "GET /tasks/{task_id}/events": "live progress of a task (Server-Sent Events)",
+    "GET /ui": "the web page: submit, watch and read analyses",
 }
 
 
