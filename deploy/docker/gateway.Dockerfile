@@ -29,6 +29,7 @@ COPY orchestrator/pyproject.toml orchestrator/
 COPY media-service/pyproject.toml media-service/
 COPY lite-models/pyproject.toml lite-models/
 COPY vllm/pyproject.toml vllm/
+COPY cli/pyproject.toml cli/
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --frozen --no-dev --no-install-workspace --package gateway
 # Then the service and the shared package, installed as wheels (no editable links into /src).
