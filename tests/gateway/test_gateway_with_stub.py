@@ -33,6 +33,7 @@ def test_analyze_forwards_seed_defaults(gateway, orchestrator_stub):
         "transcript_languages": None,
         "language": None,
         "prompt": None,
+        "webhook_url": None,
     }
     assert response.json()["task_id"] in orchestrator_stub.tasks
 
@@ -51,7 +52,7 @@ def test_analyze_forwards_explicit_values(gateway, orchestrator_stub):
     [sent] = orchestrator_stub.requests_to()
     del body["some_future_option"]
     assert sent.body == {**body, "frame_strategy": "scenes", "transcript_languages": None, "language": None,
-                         "prompt": None}
+                         "prompt": None, "webhook_url": None}
 
 
 def test_empty_proxy_means_no_proxy(gateway, orchestrator_stub):
@@ -155,7 +156,7 @@ def test_task_is_shown_in_the_seed_shape(gateway, orchestrator_stub):
     response = httpx.get(f"{gateway}/tasks/{record.task_id.upper()}")
     assert response.status_code == 200
     additive = {"frames", "transcript_segments", "transcript_source", "transcript_language", "frame_strategy",
-                "progress", "notes", "chapters"}
+                "progress", "notes", "chapters", "webhook"}
     assert {k: v for k, v in response.json().items() if k in additive} == dict.fromkeys(additive)
     assert {k: v for k, v in response.json().items() if k not in additive} == {
         "task_id": record.task_id,

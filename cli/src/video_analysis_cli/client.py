@@ -17,6 +17,8 @@ KEY_VARIABLE = "VIDEO_ANALYSIS_API_KEY"
 REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # A large file can take a while to reach the media service and be stored there.
 UPLOAD_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+# An answer to a question comes from the text model, which may take as long as the service lets it.
+ASK_TIMEOUT = httpx.Timeout(330.0, connect=10.0)
 # The events stream sends heartbeat comments; this long with no byte at all means it is stuck.
 EVENTS_TIMEOUT = httpx.Timeout(10.0, read=60.0)
 
@@ -95,6 +97,12 @@ class ApiClient:
 
     def delete(self, task_id: str) -> dict:
         return self._json(self._send("DELETE", f"/tasks/{task_id}"))
+
+    def ask(self, task_id: str, question: str) -> dict:
+        response = self._send("POST", f"/tasks/{task_id}/ask", json={"question": question}, timeout=ASK_TIMEOUT)
+        if response.status_code == 409:  # the task is not completed: the detail says its status
+            raise CliError(f"the service refused the request: {detail_of(response)}", errors.REFUSED)
+        return self._json(response)
 
     @contextlib.contextmanager
     def events(self, task_id: str) -> Iterator[httpx.Response]:

@@ -159,6 +159,18 @@ def progress_line(status: str, progress: dict | None) -> str:
     return line
 
 
+def print_answer(console: Console, answer: dict) -> None:
+    """The answer, then each passage it cites as "[n] 0:03–0:08  text" (a frame's one time alone)."""
+    console.print(Text(str(answer.get("answer", ""))))
+    citations = answer.get("citations") or []
+    if citations:
+        heading(console, "Sources")
+    for n, citation in enumerate(citations, 1):
+        start, end = citation.get("start"), citation.get("end")
+        when = clock(start) if end is None or end <= (start or 0) else f"{clock(start)}–{clock(end)}"
+        console.print(Text.assemble((f"  [{n}] {when}", "bold"), "  ", str(citation.get("text", ""))))
+
+
 def print_task_list(console: Console, listing: dict) -> None:
     tasks = listing.get("tasks") or []
     total = listing.get("total", len(tasks))

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from . import errors
 from .client import DEFAULT_URL, KEY_VARIABLE, URL_VARIABLE, ApiClient
-from .display import make_console, print_health, print_task, print_task_list, size
+from .display import make_console, print_answer, print_health, print_task, print_task_list, size
 from .errors import EXIT_CODES_HELP, CliError
 from .follow import TERMINAL, follow_task
 from .progress import TaskProgressView, UploadProgressView
@@ -28,6 +28,7 @@ examples:
   video-analysis analyze https://www.youtube.com/watch?v=dQw4w9WgXcQ --max-frames 8 --wait
   video-analysis analyze talk.mp4 --language en --prompt "focus on the prices" --wait
   video-analysis show TASK_ID --json
+  video-analysis ask TASK_ID "when is the red square shown?"
   video-analysis list
 
 """
@@ -64,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     show = command("show", "print a task's status or result", "Print a task's status, or its result once done.")
     show.add_argument("task_id", metavar="ID")
     result_options(show, "wait until the task is done, showing progress")
+
+    ask = command("ask", "ask a question about an analysed video",
+                  "Ask a question about a completed task; the answer cites the moments of the video it is drawn "
+                  "from.")
+    ask.add_argument("task_id", metavar="ID")
+    ask.add_argument("question", metavar="QUESTION", help="at most 1,000 characters")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     listing = command("list", "list tasks, newest first", "List tasks, newest first.")
     listing.add_argument("--limit", type=int, default=100, metavar="N", help="how many to list (default 100)")
@@ -152,6 +160,15 @@ def run_show(args, client: ApiClient, out: Console, err: Console) -> int:
     return report(args, client, task, out, err)
 
 
+def run_ask(args, client: ApiClient, out: Console, err: Console) -> int:
+    answer = client.ask(args.task_id, args.question)
+    if args.json:
+        print_json(answer)
+    else:
+        print_answer(out, answer)
+    return errors.OK
+
+
 def run_list(args, client: ApiClient, out: Console, err: Console) -> int:
     listing = client.tasks(args.limit)
     if args.json:
@@ -178,7 +195,8 @@ def run_health(args, client: ApiClient, out: Console, err: Console) -> int:
     return errors.OK
 
 
-COMMANDS = {"analyze": run_analyze, "show": run_show, "list": run_list, "delete": run_delete, "health": run_health}
+COMMANDS = {"analyze": run_analyze, "show": run_show, "ask": run_ask, "list": run_list, "delete": run_delete,
+            "health": run_health}
 
 
 def main(argv: list[str] | None = None) -> int:

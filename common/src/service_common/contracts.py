@@ -90,6 +90,7 @@ class TaskCreate(BaseModel):
     transcript_languages: list[str] | None = None  # preferred transcript languages, best first
     language: str | None = None  # language of the summary and key points; None: the transcript's
     prompt: str | None = None  # the user's own instructions for the analysis
+    webhook_url: str | None = None  # told (POST, signed) when the task ends
 
 
 class TranscriptSegment(BaseModel):
@@ -132,6 +133,18 @@ class Chapter(BaseModel):
     summary: str = ""
 
 
+class WebhookStatus(BaseModel):
+    """Where the task's end is told, and how that went."""
+
+    url: str
+    state: Literal["waiting", "pending", "delivered", "given_up"] = Field(
+        description="waiting: the task has not ended; pending: being delivered (or retried); delivered; "
+                    "given_up: every attempt failed")
+    attempts: int = 0
+    last_status: str | None = Field(default=None, description='The last attempt\'s outcome, e.g. "HTTP 500"')
+    delivered_at: Timestamp | None = None
+
+
 class TaskRecord(BaseModel):
     """What the orchestrator tells the gateway about one task: field for field, and in its JSON byte for
     byte, the public API's answer to GET /tasks/{task_id} (the gateway's TaskResponse)."""
@@ -156,6 +169,7 @@ class TaskRecord(BaseModel):
     progress: TaskProgress | None = None
     notes: list[str] | None = None  # things worth knowing that did not fail the task
     chapters: list[Chapter] | None = None  # in order, covering the video; None when the text model gave none
+    webhook: WebhookStatus | None = None  # only for tasks submitted with a webhook_url
 
 
 class TaskChange(BaseModel):
@@ -276,3 +290,26 @@ class TranscriptResult(BaseModel):
     language: str | None = None
     source: TranscriptSource | None = None  # None when no link of the chain gave one
     notes: list[str] = Field(default_factory=list)  # why earlier links gave nothing, one line each
+
+
+# ---- questions about a finished task (gateway -> orchestrator) ----
+
+MAX_QUESTION_CHARS = 1000  # a question, not a document: longer ones are refused (422)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+
+
+class Citation(BaseModel):
+    """A passage of the task an answer is drawn from: a stretch of transcript, a chapter, or a frame's
+    description (then `start` and `end` are both the frame's time)."""
+
+    start: float = Field(description="Seconds from the start of the video")
+    end: float = Field(description="Seconds from the start of the video")
+    text: str
+
+
+class AskAnswer(BaseModel):
+    answer: str = Field(description="Markers [n] in it name citations[n-1]")
+    citations: list[Citation]

@@ -6,7 +6,8 @@ request clients repeat many times a second, such as polling a task, that decides
 service can serve. `FastPath` is an ASGI middleware that hands such a request to a plain
 `handler(request, *path_groups) -> Response` instead; what the handler raises is answered by the app's
 own exception handlers, so the status, body and headers are the ones the route would give. Everything
-else goes on to the app, which keeps the documented route for the same path.
+else goes on to the app, which keeps the documented route for the same path. `route` names that route's
+template ("/tasks/{task_id}") for the request metrics (service_common.metrics).
 """
 
 import re
@@ -16,12 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .metrics import FAST_PATH_ROUTE
+
 Handler = Callable[..., Awaitable[Response]]
 
 
 class FastPath:
-    def __init__(self, app: ASGIApp, *, method: str, path: re.Pattern[str], handler: Handler):
-        self.app, self.method, self.path, self.handler = app, method, path, handler
+    def __init__(self, app: ASGIApp, *, method: str, path: re.Pattern[str], handler: Handler,
+                 route: str | None = None):
+        self.app, self.method, self.path, self.handler, self.route = app, method, path, handler, route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         matched = None
@@ -30,6 +34,7 @@ class FastPath:
         if matched is None:
             await self.app(scope, receive, send)
             return
+        scope[FAST_PATH_ROUTE] = self.route
         request = Request(scope, receive)
         try:
             response = await self.handler(request, *matched.groups())

@@ -1,8 +1,8 @@
 """Settings base shared by every service: environment variables, comma-separated lists."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -22,4 +22,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     log_level: str = "INFO"
+    # "text": the readable lines of `make run`; "json": one JSON object a line, for a log collector.
+    log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_case_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value

@@ -14,6 +14,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from service_common.fast_path import FastPath
 from service_common.listening import bound_addresses, describe
 from service_common.logging import configure_logging, write_in_background
+from service_common.metrics import request_metrics
+from service_common.observability import TASK_IN_PATH, observe_requests
+from service_common.request_context import OUTGOING_HOOKS
 from service_common.slow_clients import HttpProtocol
 from service_common.startup import settle_heap
 
@@ -21,7 +24,8 @@ from .config import GatewaySettings
 from .errors import install_error_handlers
 from .live_progress import TaskFeeds
 from .request_limits import RequestSizeLimits
-from .routes import docs, events, info, media, openai_compat, tasks, ui
+from .routes import docs, events, exports, info, media, openai_compat, questions, tasks, ui
+from .routes.metrics import router as metrics_router
 from .schemas import ErrorResponse, OpenAIErrorResponse
 from .security import ApiKeys, RateLimiter, authenticated_caller, is_loopback_host
 
@@ -43,7 +47,7 @@ each key sees only its own tasks. Too many requests or running tasks are answere
 
 
 def _configure_logging(settings: GatewaySettings) -> None:
-    configure_logging("gateway", settings.log_level)
+    configure_logging("gateway", settings.log_level, settings.log_format)
     # httpx logs every orchestrator call at INFO; uvicorn's access log already records each request.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     write_in_background(logging.getLogger("uvicorn.access"))
@@ -80,6 +84,14 @@ def _body_limits(settings: GatewaySettings):
     return limit_for
 
 
+def _orchestrator_session(settings: GatewaySettings, connections: int) -> aiohttp.ClientSession:
+    """A client for the orchestrator, with at most `connections` open at once (0: no limit)."""
+    return aiohttp.ClientSession(
+        base_url=settings.orchestrator_url.rstrip("/") + "/",
+        timeout=aiohttp.ClientTimeout(total=settings.orchestrator_timeout_s),
+        connector=aiohttp.TCPConnector(limit=connections), auto_decompress=False)
+
+
 def refusals(model: type) -> dict:
     """What every protected route may answer before it runs, for the OpenAPI document."""
     return {
@@ -101,15 +113,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # One pooled client for the app's lifetime: connections to the orchestrator are reused.
-        async with aiohttp.ClientSession(
-            base_url=settings.orchestrator_url.rstrip("/") + "/",
-            timeout=aiohttp.ClientTimeout(total=settings.orchestrator_timeout_s),
-            connector=aiohttp.TCPConnector(limit=ORCHESTRATOR_CONNECTIONS), auto_decompress=False,
-        ) as http, httpx.AsyncClient(timeout=settings.upload_timeout_s) as media_http, httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.model_call_timeout_s, connect=10.0)
-        ) as models_http:
+        # One pooled client for the app's lifetime: connections to the orchestrator are reused. Live
+        # progress waits on a pool of its own, one connection per followed task, so that however many
+        # tasks are followed, they never hold the connections task reads need.
+        async with _orchestrator_session(settings, ORCHESTRATOR_CONNECTIONS) as http, \
+                _orchestrator_session(settings, 0) as watch_http, \
+                httpx.AsyncClient(timeout=settings.upload_timeout_s, event_hooks=OUTGOING_HOOKS) as media_http, \
+                httpx.AsyncClient(timeout=httpx.Timeout(settings.model_call_timeout_s, connect=10.0),
+                                  event_hooks=OUTGOING_HOOKS) as models_http:
             app.state.http = http
+            app.state.watch_http = watch_http
             app.state.media_http = media_http
             app.state.models_http = models_http
             warning = None if api_keys.enabled else asyncio.create_task(_warn_where_open(settings))
@@ -130,7 +143,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.task_feeds = TaskFeeds(settings.events_heartbeat_s)
     # Added first, so they run inside CORS: their answers carry the CORS headers a browser needs to read them.
-    app.add_middleware(FastPath, method="GET", path=tasks.TASK_PATH, handler=tasks.read_task)
+    app.add_middleware(FastPath, method="GET", path=tasks.TASK_PATH, handler=tasks.read_task,
+                       route="/tasks/{task_id}")
     app.add_middleware(RequestSizeLimits, limit_for=_body_limits(settings))
     app.add_middleware(
         CORSMiddleware,
@@ -138,17 +152,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
         # Browsers hide response headers from scripts unless listed; clients need Retry-After.
-        expose_headers=["Retry-After"],
+        expose_headers=["Retry-After", "X-Request-ID"],
     )
     install_error_handlers(app)
     app.include_router(info.router)
     app.include_router(docs.router)
     app.include_router(ui.router)
+    app.include_router(metrics_router)
     protected = [Depends(authenticated_caller)]
     app.include_router(tasks.router, dependencies=protected, responses=refusals(ErrorResponse))
+    app.include_router(exports.router, dependencies=protected, responses=refusals(ErrorResponse))
     app.include_router(events.router, dependencies=protected, responses=refusals(ErrorResponse))
+    app.include_router(questions.router, dependencies=protected, responses=refusals(ErrorResponse))
     app.include_router(media.router, dependencies=protected, responses=refusals(ErrorResponse))
     app.include_router(openai_compat.router, dependencies=protected, responses=refusals(OpenAIErrorResponse))
+    # Outside everything, error answers included: request ids, and requests by route template for /metrics.
+    observe_requests(app, metrics=request_metrics("gateway"), task_path=TASK_IN_PATH)
     return app
 
 

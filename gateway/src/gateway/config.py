@@ -39,6 +39,19 @@ class GatewaySettings(ServiceSettings):
     # Live progress streams (GET /tasks/{id}/events) send a comment after this many quiet seconds, so that
     # proxies and browsers keep them open.
     events_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
+    # GET /metrics (Prometheus) asks for this as `Authorization: Bearer`; unset, it is open without API keys
+    # and off (404) with them.
+    metrics_token: str | None = None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token_or_none(cls, value: str | None) -> str | None:
+        # Read from a mounted Secret file it may end in a newline, or be the template's comments alone
+        # (deploy/kubernetes/secrets): both mean the token, or none.
+        token = "".join(line for line in (value or "").splitlines() if not line.lstrip().startswith("#")).strip()
+        if any(c.isspace() for c in token):
+            raise ValueError("METRICS_TOKEN must be one word (e.g. openssl rand -hex 32)")
+        return token or None
 
     @field_validator("rate_limit")
     @classmethod

@@ -10,7 +10,9 @@ from pydantic_core import PydanticCustomError
 
 from service_common.contracts import (
     DEFAULT_FRAME_STRATEGY,
+    MAX_QUESTION_CHARS,
     Chapter,
+    Citation,
     FrameAnalysis,
     FrameStrategy,
     TaskProgress,
@@ -19,9 +21,10 @@ from service_common.contracts import (
     TranscriptSegment,
     TranscriptSource,
     VideoInfo,
+    WebhookStatus,
 )
 
-from .urls import MAX_URL_LENGTH, video_url_problem
+from .urls import MAX_URL_LENGTH, http_url_problem, video_url_problem
 
 Quantization = Literal["int4", "int8", "fp16"]
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
@@ -82,11 +85,25 @@ class AnalyzeRequest(BaseModel):
         default=None, max_length=2000, description="Your own instructions for the analysis, e.g. "
         "\"focus on the pricing announcements\"",
     )
+    webhook_url: StrictStr | None = Field(
+        default=None, max_length=MAX_URL_LENGTH, description="Told when the task ends: a signed POST "
+        "(Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature headers) of "
+        "{\"type\": \"task.completed\" or \"task.failed\", \"timestamp\", \"data\": {\"task_id\", \"status\", "
+        "\"error\", \"url\"}}, retried until delivered; needs WEBHOOK_SECRET on the server",
+    )
 
     @field_validator("youtube_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         problem = video_url_problem(value)
+        if problem is not None:
+            raise PydanticCustomError(problem[0], problem[1])
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else http_url_problem(value, "webhook_url")
         if problem is not None:
             raise PydanticCustomError(problem[0], problem[1])
         return value
@@ -140,6 +157,8 @@ class TaskResponse(TaskSummary):
         default=None, description="The video's parts in order, each with its start and end (seconds), a title "
         "and a one-sentence summary, in the summary's language: the first starts at 0, each ends where the "
         "next starts, the last at the end of the video. Null when the text model gave none (notes says so)")
+    webhook: WebhookStatus | None = Field(
+        default=None, description="For a task submitted with webhook_url: the delivery of its end")
 
 
 class TaskListResponse(BaseModel):
@@ -201,3 +220,26 @@ class OpenAIErrorResponse(BaseModel):
     """Errors under /v1 come in the OpenAI shape, which the OpenAI SDKs turn into their exceptions."""
 
     error: OpenAIErrorBody
+
+
+class QuestionRequest(BaseModel):
+    """Body of POST /tasks/{task_id}/ask."""
+
+    question: StrictStr = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, examples=["When is the red square shown?"],
+        description=f"A question about the analysed video, at most {MAX_QUESTION_CHARS} characters")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("string_blank", "the question is empty")
+        return value
+
+
+class AnswerResponse(BaseModel):
+    answer: str = Field(description="Drawn only from the task's transcript, chapters and frame descriptions; "
+                        "a marker [n] in it names citations[n-1]")
+    citations: list[Citation] = Field(
+        description="The passages the answer is drawn from, each with its start and end (seconds): a stretch "
+        "of transcript, a chapter, or a frame's description (start and end both the frame's time)")

@@ -39,33 +39,41 @@ def _is_valid_hostname(host: str) -> bool:
 
 def video_url_problem(url: str) -> tuple[str, str] | None:
     """(error type, message) saying why `url` cannot be analysed, or None when it is acceptable."""
-    if not url:
-        return "url_empty", "youtube_url must not be empty"
-    if len(url) > MAX_URL_LENGTH:
-        return "url_too_long", f"youtube_url must be at most {MAX_URL_LENGTH} characters long"
-    for char in url:
-        # Whitespace and control/format characters are how URL-confusion tricks are smuggled in.
-        if char.isspace() or unicodedata.category(char).startswith("C"):
-            return "url_characters", "youtube_url must not contain whitespace or control characters"
     if url.startswith("upload://"):
         if UPLOAD_URL.match(url):
             return None
         return "url_upload", "youtube_url upload://… must be the url that POST /uploads returned"
+    problem = http_url_problem(url, "youtube_url")
+    if problem is not None and problem[0] == "url_scheme":
+        return problem[0], problem[1] + ", or be upload://…"
+    return problem
+
+
+def http_url_problem(url: str, field: str) -> tuple[str, str] | None:
+    """(error type, message) saying why `url` is not a well-formed http(s) URL to send to, or None."""
+    if not url:
+        return "url_empty", f"{field} must not be empty"
+    if len(url) > MAX_URL_LENGTH:
+        return "url_too_long", f"{field} must be at most {MAX_URL_LENGTH} characters long"
+    for char in url:
+        # Whitespace and control/format characters are how URL-confusion tricks are smuggled in.
+        if char.isspace() or unicodedata.category(char).startswith("C"):
+            return "url_characters", f"{field} must not contain whitespace or control characters"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        return "url_parsing", "youtube_url is not a valid URL"
+        return "url_parsing", f"{field} is not a valid URL"
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         got = f"'{scheme}:'" if scheme else "no scheme"
-        return "url_scheme", f"youtube_url must start with http:// or https:// (got {got}), or be upload://…"
+        return "url_scheme", f"{field} must start with http:// or https:// (got {got})"
     if parts.username is not None or parts.password is not None:
         # "https://youtube.com@evil.example/" reads like YouTube but goes elsewhere.
-        return "url_credentials", "youtube_url must not contain a user name or password"
+        return "url_credentials", f"{field} must not contain a user name or password"
     host = parts.hostname
     if not host:
-        return "url_host", "youtube_url must name a host, as in https://www.youtube.com/watch?v=VIDEO_ID"
+        return "url_host", f"{field} must name a host, as in https://www.youtube.com/watch?v=VIDEO_ID"
     if not _is_valid_hostname(host):
-        return "url_host", "youtube_url's host is not a valid host name or IP address"
+        return "url_host", f"{field}'s host is not a valid host name or IP address"
     return None

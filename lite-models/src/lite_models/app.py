@@ -3,9 +3,11 @@
 import logging
 import time
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from service_common.logging import configure_logging
+from service_common.metrics import exposition, request_metrics
+from service_common.observability import observe_requests
 
 from .api import router
 from .completions import CompletionEngine
@@ -19,7 +21,7 @@ STARTUP_FAILURE = 3
 
 def create_app(settings: LiteSettings | None = None) -> FastAPI:
     settings = settings or LiteSettings()
-    configure_logging("lite-models", settings.log_level)
+    configure_logging("lite-models", settings.log_level, settings.log_format)
     app = FastAPI(
         title="Lite model server",
         description="OpenAI-compatible chat completions on CPU with no model weights: classical image "
@@ -36,4 +38,11 @@ def create_app(settings: LiteSettings | None = None) -> FastAPI:
     app.state.started_at = int(time.time())
     install_error_handlers(app)
     app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return await exposition()
+
+    # Request ids from the callers for the logs; calls counted and timed by endpoint (route template).
+    observe_requests(app, metrics=request_metrics("lite-models"), trust_task_header=True)
     return app

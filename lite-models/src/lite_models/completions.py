@@ -13,6 +13,7 @@ from .images import decode_data_url
 from .language import asked_language, language_note
 from .material import parse_material
 from .ocr import TextReader
+from .questions import answer_question, read_question
 from .scene import describe_change, thumbnail
 from .schemas import ChatCompletionRequest, ChatMessage
 from .summarize import Summary, summarise_material
@@ -118,8 +119,14 @@ class CompletionEngine:
                            code="too_many_images", param="messages")
         prompt_tokens = sum(count_tokens(m.text()) + IMAGE_PROMPT_TOKENS * len(m.image_urls())
                             for m in request.messages)
+        last = _last_user_message(request.messages)
+        asked = None if urls or last is None else read_question(last.text())
         if urls:
             document = self._vision_answer(urls, request.wants_json)
+        elif asked is not None:
+            # A question with numbered passages to answer from (see questions.py), not material to summarise.
+            answer = answer_question(asked)
+            document = {"answer": answer} if request.wants_json else answer
         else:
             # The vision model asked about text alone answers like the text model: both are chat models.
             summary = _text_answer(request.messages, request.wants_json)

@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ from .audio import MAX_WINDOW_S, NoAudio, StartPastEnd, WindowTooLong, audio_inf
 from .decode_jobs import Decoder
 from .download import Downloader, checked_proxy, checked_url
 from .frames import FrameSets, UnreadableVideo, frame_file
+from .metrics import TRANSCRIPT_SECONDS
 from .store import MediaStore, write_json_atomically
 from .transcripts import fetch_transcript
 from .uploads import receive_upload
@@ -157,6 +159,7 @@ async def _transcript(
         return TranscriptResult(**json.loads(cache.read_text(encoding="utf-8")))
     work_dir = store.new_work_dir()
     video_path = await asyncio.to_thread(store.video_path, media_id)
+    started = time.monotonic()
     try:
         outcome = await unless_caller_leaves(
             request,
@@ -164,6 +167,7 @@ async def _transcript(
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    TRANSCRIPT_SECONDS.labels(outcome.result.source or "none").observe(time.monotonic() - started)
     # A result that a blocked or unreachable link shaped is not kept: asking again (with a proxy) may do better.
     if cache and outcome.final and store.media_dir(media_id):
         write_json_atomically(cache, outcome.result.model_dump(mode="json"))

@@ -4,12 +4,14 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service_common.contracts import ErrorBody
 from service_common.errors import ServiceError
 from service_common.logging import configure_logging
+from service_common.metrics import exposition
+from service_common.observability import observe_requests
 
 from .api import router
 from .config import MediaSettings
@@ -36,7 +38,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 
 def create_app(settings: MediaSettings | None = None) -> FastAPI:
     settings = settings or MediaSettings()
-    configure_logging("media-service", settings.log_level)
+    configure_logging("media-service", settings.log_level, settings.log_format)
     app = FastAPI(title="Media service", version="1.0.0")
     app.state.settings = settings
     app.state.store = MediaStore(settings.media_dir)
@@ -65,4 +67,10 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, f"internal error: {type(exc).__name__}", True)
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return await exposition()
+
+    # Request ids (and the task a call is for) from the orchestrator and the gateway, for the logs.
+    observe_requests(app, trust_task_header=True)
     return app

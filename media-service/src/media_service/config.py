@@ -1,28 +1,15 @@
 """Settings of the media service, read from the environment."""
 
-import ipaddress
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from service_common.settings import CsvList, ServiceSettings
+from service_common.egress import EgressSettings
+from service_common.settings import CsvList
 
-from .egress import parse_endpoint
 
-
-class MediaSettings(ServiceSettings):
+class MediaSettings(EgressSettings):
     media_dir: Path = Path("./var/media")
-    # Private ranges that downloads may reach anyway (tests allow 127.0.0.1/32 this way).
-    egress_allow_cidrs: CsvList = Field(default_factory=list)
-    # The service's own listeners, which no fetch may reach whatever EGRESS_ALLOW_CIDRS opens: those of
-    # `make run` on 127.0.0.1 (its port variables, so a changed port stays covered), plus INTERNAL_ENDPOINTS.
-    gateway_port: int = 8000
-    orchestrator_port: int = 8001
-    media_service_port: int = 8002
-    lite_models_port: int = 8003
-    internal_endpoints: CsvList = Field(default_factory=list)
-    # host:port pairs an operator opens on purpose although they are internal or private.
-    egress_allow_endpoints: CsvList = Field(default_factory=list)
     # Proxy URLs a request may name; any other requested proxy is refused.
     allowed_proxies: CsvList = Field(default_factory=list)
     download_timeout_s: float = 600.0
@@ -52,30 +39,3 @@ class MediaSettings(ServiceSettings):
     max_transcript_cues: int = Field(default=20_000, ge=1)
     max_transcript_text_chars: int = Field(default=500_000, ge=1)
 
-    @field_validator("egress_allow_cidrs")
-    @classmethod
-    def _cidrs_parse(cls, value: list[str]) -> list[str]:
-        # A typo here would otherwise surface only as refused downloads.
-        for cidr in value:
-            ipaddress.ip_network(cidr, strict=False)
-        return value
-
-    @field_validator("internal_endpoints", "egress_allow_endpoints")
-    @classmethod
-    def _endpoints_parse(cls, value: list[str]) -> list[str]:
-        for endpoint in value:
-            parse_endpoint(endpoint)
-        return value
-
-    @property
-    def refused_endpoints(self) -> list[str]:
-        ports = (self.gateway_port, self.orchestrator_port, self.media_service_port, self.lite_models_port)
-        return [f"127.0.0.1:{port}" for port in ports] + self.internal_endpoints
-
-    def egress_policy(self) -> dict:
-        """What a fetch job carries for the connection guard of its process."""
-        return {
-            "allow_cidrs": self.egress_allow_cidrs,
-            "internal_endpoints": self.refused_endpoints,
-            "allow_endpoints": self.egress_allow_endpoints,
-        }

@@ -5,6 +5,7 @@ store. Uploads (upload://<id>) are already in the store."""
 
 import asyncio
 import contextlib
+import logging
 import re
 import shutil
 from collections.abc import Callable
@@ -24,11 +25,14 @@ from service_common.proxies import allowed_proxy, proxy_refusal
 from .config import MediaSettings
 from .decode_jobs import Decoder
 from .download_job import DownloadChild
+from .metrics import DOWNLOADED_BYTES, DOWNLOADS, count_download_end
 from .policy import Limits, duration_refusal, media_id_for_key
 from .probe import MediaFacts, UnreadableMedia
 from .progress import ProgressBoard
 from .store import MEDIA_ID, STORED_VIDEO, MediaStore
 from .worker_client import failure
+
+log = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 4096
 HTML5_NUMBER = re.compile(r" \(\d+\)$")
@@ -171,8 +175,8 @@ class Downloader:
         jobs.discard(work)
         if job_id and not jobs:
             self._running.pop(job_id, None)
-        if not work.cancelled():
-            work.exception()  # seen here, so a detached fetch's failure is not reported as never retrieved
+        # Counted here, once per download whoever waited for it (successes where they happen: fetched or not).
+        count_download_end(None if work.cancelled() else work.exception(), work.cancelled())
 
     async def cancel(self, job_id: str, wait_s: float = CANCEL_WAIT_S) -> bool:
         """Stop the downloads running for `job_id` (killing their fetch processes and removing their
@@ -187,14 +191,18 @@ class Downloader:
 
     async def _download(self, request: DownloadRequest) -> DownloadResult:
         if request.url.strip().startswith(UPLOAD_SCHEME):
-            return self._uploaded(request.url.strip(), request.owner)
+            done = self._uploaded(request.url.strip(), request.owner)
+            DOWNLOADS.labels("upload").inc()
+            return done
         url = checked_url(request.url, "download")
         proxy = checked_proxy(request.proxy, self.settings, "download")
         self.progress.update(request.job_id, "extracting")
         if (done := self._by_alias(url, proxy)) is not None:
+            DOWNLOADS.labels("cached").inc()
             return done
         async with self._locks.hold(f"url:{url}"):  # the same URL asked twice at once is extracted once
             if (done := self._by_alias(url, proxy)) is not None:
+                DOWNLOADS.labels("cached").inc()
                 return done
             return await self._fetch(url, proxy, request.job_id)
 
@@ -241,6 +249,11 @@ class Downloader:
                             info = await child.download(on_event)
                             self.progress.update(job_id, "processing")
                             done = await self._keep(media_id, key, url, info, media_dir)
+                            DOWNLOADS.labels("downloaded").inc()
+                            DOWNLOADED_BYTES.inc(done.filesize or 0)
+                            log.info("downloaded media %s: %s bytes", media_id, done.filesize)
+                        else:
+                            DOWNLOADS.labels("cached").inc()
             self.store.set_alias(url, media_id, proxy)
             return done
         finally:

@@ -18,6 +18,7 @@ from service_common.contracts import DEFAULT_FRAME_STRATEGY, FramesRequest, Fram
 from .decode_jobs import Decoder
 from .decoding import UnreadableVideo
 from .download import KeyedLocks
+from .metrics import FRAME_EXTRACTION_SECONDS, timed
 from .selection import MAX_FRAMES, probe_video
 from .store import MediaStore, write_json_atomically
 
@@ -73,7 +74,8 @@ class FrameSets:
     async def _extract(self, video: Path, request: FramesRequest, max_side: int, set_dir: Path) -> FramesResult:
         work_dir = self.store.new_work_dir()
         try:
-            result = await self.decoder.frames(video, request.strategy, request.max_frames, max_side, work_dir)
+            with timed(FRAME_EXTRACTION_SECONDS, request.strategy):
+                result = await self.decoder.frames(video, request.strategy, request.max_frames, max_side, work_dir)
             write_json_atomically(work_dir / FRAME_SET, result.model_dump(mode="json"))
             try:
                 os.rename(work_dir, set_dir)  # complete or absent, never half-written

@@ -10,10 +10,21 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
-from service_common.contracts import MAX_OFFSET, OrchestratorHealth, TaskChange, TaskCreate, TaskPage, TaskRecord
+from service_common.contracts import (
+    MAX_OFFSET,
+    AskAnswer,
+    AskRequest,
+    OrchestratorHealth,
+    TaskChange,
+    TaskCreate,
+    TaskPage,
+    TaskRecord,
+)
 from service_common.errors import ServiceError
+from service_common.request_context import request_id as current_request_id
+from service_common.request_context import set_task_id
 
-from . import tasks
+from . import questions, tasks
 from .health import database_ok, probe_endpoints
 
 router = APIRouter(prefix="/internal")
@@ -45,9 +56,13 @@ async def create_task(body: TaskCreate, request: Request, response: Response, ow
             available = ", ".join(deployments.get(role, {})) or "none"
             raise HTTPException(422, f"{role}_quantization {tier!r} is not deployed on this server; "
                                      f"deployed {role} tiers: {available}")
+    if body.webhook_url and not request.app.state.settings.webhook_secret:
+        raise HTTPException(422, "webhook_url needs webhooks enabled on this server: its operator sets "
+                                 "WEBHOOK_SECRET=whsec_<base64>, e.g. whsec_$(openssl rand -base64 32)")
     try:
         record, created = await run_in_threadpool(
-            partial(tasks.create_task, owner=owner, active_limit=request.app.state.settings.active_tasks_per_key),
+            partial(tasks.create_task, owner=owner, active_limit=request.app.state.settings.active_tasks_per_key,
+                    request_id=current_request_id.get()),
             request.app.state.sessions, body, idempotency_key)
     except tasks.QuotaExceeded as exc:
         raise HTTPException(429, f"{exc} (ACTIVE_TASKS_PER_KEY); submit again when one of them has finished",
@@ -55,6 +70,7 @@ async def create_task(body: TaskCreate, request: Request, response: Response, ow
     except tasks.IdempotencyConflict:
         raise HTTPException(422, "this Idempotency-Key was already used with a different request body; "
                                  "use a new key for a new request") from None
+    set_task_id(record.task_id)
     if not created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -152,6 +168,26 @@ async def get_frame_image(task_id: str, index: int, request: Request, owner: Own
         status = 503 if exc.retryable else 404
         raise HTTPException(status, f"frame {index} of task {task_id} is not available: {exc.message}") from None
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/tasks/{task_id}/ask", response_model=AskAnswer)
+async def ask(task_id: str, body: AskRequest, request: Request, owner: Owner = "") -> Response:
+    """An answer to a question about a completed task, from the passages of it that match (questions.py);
+    409 while the task is not completed."""
+    if not body.question.strip():
+        raise HTTPException(422, "the question is empty")
+    try:
+        answer = await request.app.state.questions.ask(_checked_id(task_id), owner, body.question)
+    except questions.TaskNotAnswerable as exc:
+        raise HTTPException(409, str(exc)) from None
+    except questions.QuestionsBusy:
+        raise HTTPException(503, "too many questions are being answered; ask again shortly",
+                            headers={"Retry-After": str(questions.BUSY_RETRY_AFTER_S)}) from None
+    except ServiceError as exc:
+        raise HTTPException(503 if exc.retryable else 502, exc.message) from None
+    if answer is None:
+        raise _not_found(task_id)
+    return _json(answer)
 
 
 @router.get("/deployments")

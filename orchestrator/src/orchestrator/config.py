@@ -1,14 +1,17 @@
 """Orchestrator settings, read from the environment."""
 
+import base64
+import binascii
 import json
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 import model_registry
 from service_common.contracts import QUANTIZATION_TIERS
-from service_common.settings import CsvList, ServiceSettings
+from service_common.egress import EgressSettings
+from service_common.settings import CsvList
 
 
 class ModelEndpoint(BaseModel):
@@ -21,7 +24,7 @@ class ModelEndpoint(BaseModel):
     gpu_name: str | None = None
 
 
-class OrchestratorSettings(ServiceSettings):
+class OrchestratorSettings(EgressSettings):
     database_url: str = "sqlite:///./var/orchestrator.db"
     media_service_url: str = "http://127.0.0.1:8002"
     lite_models_url: str = "http://127.0.0.1:8003/v1"
@@ -96,6 +99,30 @@ class OrchestratorSettings(ServiceSettings):
     # Text-model calls on transcript parts per task; a longer transcript has evenly spaced parts of it
     # summarised, so the whole video is still covered, and a note says so.
     max_summary_parts: int = Field(default=32, ge=2)
+
+    # Webhooks (webhook_url on a task): signed with this secret, in the Standard Webhooks form
+    # whsec_<base64 of 24 to 64 random bytes>; without it, tasks with a webhook_url are refused.
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    # The n-th retry waits WEBHOOK_RETRY_BASE_S * 2**(n-1), at most WEBHOOK_RETRY_MAX_S, with jitter.
+    webhook_retry_base_s: float = Field(default=5.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_form(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        body = value.removeprefix("whsec_")
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("WEBHOOK_SECRET must be whsec_ followed by base64 (e.g. whsec_$(openssl rand "
+                             "-base64 32))") from None
+        if len(raw) < 24:
+            raise ValueError("WEBHOOK_SECRET must hold at least 24 random bytes (whsec_$(openssl rand -base64 32))")
+        return value
 
     def deployments(self) -> dict[str, dict[str, ModelEndpoint]]:
         if self.model_endpoints is not None:

@@ -68,3 +68,26 @@ class TaskEvent(Base):
     status: Mapped[str | None] = mapped_column(String(32))
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """The outbox of webhooks: one row per task end to tell, written in the transaction that ends the task,
+    so that a restart or a kill loses none. `id` is the event's webhook-id, the same on every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # No foreign key: the end of a task deleted afterwards is still told.
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # the body, byte for byte the same on every attempt
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, given_up
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_status: Mapped[str | None] = mapped_column(String(300))
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)

@@ -196,7 +196,7 @@ class Pipeline:
             jpeg = await self.media.frame_image(extracted["media_id"], frame["index"], frame_set)
             analysis = await self.models.chat(endpoint, vision_messages(jpeg),
                                               f"vision model failed on frame {frame['index']}", max_tokens=300,
-                                              temperature=0)
+                                              temperature=0, role="vision")
             done += 1
             await ctx.report({"stage": TaskStatus.ANALYZING_VISION.value, "fraction": done / len(frames),
                               "detail": f"{done} of {len(frames)} frames"})

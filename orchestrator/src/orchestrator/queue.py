@@ -8,13 +8,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service_common.contracts import STAGES, TERMINAL_STATUSES, TaskStatus
 
 from .clock import utcnow
 from .models import Task, TaskEvent
+from .webhooks.outbox import new_delivery
 
 TERMINAL = [s.value for s in TERMINAL_STATUSES]
 ORDER = [TaskStatus.PENDING, *STAGES]
@@ -39,6 +40,8 @@ class Claim:
     status: str
     last_error: str | None
     task_owner: str = ""  # the API key name that created the task (`owner` is the worker holding the lease)
+    took_over: bool = False  # the previous worker's lease ran out without the task being handed back
+    request_id: str | None = None  # of the request that created the task (X-Request-ID), for the logs
 
 
 def _claimable(now):
@@ -59,17 +62,18 @@ def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float,
     `abandoned_only`: only tasks whose lease ran out without being given back (their worker died)."""
     now = utcnow()
     with sessions.begin() as session:
-        query = select(Task.id).where(_claimable(now))
+        query = select(Task.id, Task.lease_owner).where(_claimable(now))
         if running:
             query = query.where(Task.id.not_in(list(running)))
         if abandoned_only:
             query = query.where(Task.lease_owner.is_not(None))
-        task_id = session.scalar(
+        found = session.execute(
             query.order_by(Task.created_at).limit(1)
             .with_for_update(skip_locked=True)
-        )
-        if task_id is None:
+        ).first()
+        if found is None:
             return None
+        task_id, previous_owner = found
         claimed = session.execute(
             update(Task)
             .where(Task.id == task_id, _claimable(now))
@@ -87,8 +91,15 @@ def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float,
         task = session.execute(select(Task).where(Task.id == task_id)).scalar_one()
         session.add(TaskEvent(task_id=task.id, at=now, kind="claimed", status=task.status,
                               attempt=task.attempt, detail=owner))
+        created_by = session.scalar(select(TaskEvent.detail).where(TaskEvent.task_id == task.id,
+                                                                   TaskEvent.kind == "created"))
         return Claim(task.id, owner, task.attempt, dict(task.request), dict(task.checkpoints or {}),
-                     task.status, task.last_error, task.owner)
+                     task.status, task.last_error, task.owner, previous_owner is not None, created_by)
+
+
+def claimable_count(connection: Connection) -> int:
+    """How many tasks a worker could claim now: the queue's depth."""
+    return connection.execute(select(func.count()).select_from(Task).where(_claimable(utcnow()))).scalar() or 0
 
 
 def _fenced_update(session: Session, claim: Claim, *conditions, **values) -> None:
@@ -147,6 +158,13 @@ def report_progress(sessions: sessionmaker[Session], claim: Claim, progress: dic
         _fenced_update(session, claim, progress=progress)
 
 
+def _tell_the_end(session: Session, claim: Claim, status: str, error: str | None, now) -> None:
+    # In the transaction that ends the task: no end goes untold, none is told twice.
+    delivery = new_delivery(claim.task_id, claim.request, status, error, now)
+    if delivery is not None:
+        session.add(delivery)
+
+
 def complete_task(sessions: sessionmaker[Session], claim: Claim) -> None:
     now = utcnow()
     with sessions.begin() as session:
@@ -154,6 +172,7 @@ def complete_task(sessions: sessionmaker[Session], claim: Claim) -> None:
                        lease_owner=None, lease_expires_at=None, progress=None)
         session.add(TaskEvent(task_id=claim.task_id, at=now, kind="status", status="completed",
                               attempt=claim.attempt))
+        _tell_the_end(session, claim, "completed", None, now)
 
 
 def fail_task(sessions: sessionmaker[Session], claim: Claim, error: str) -> None:
@@ -163,6 +182,7 @@ def fail_task(sessions: sessionmaker[Session], claim: Claim, error: str) -> None
                        lease_owner=None, lease_expires_at=None, progress=None)
         session.add(TaskEvent(task_id=claim.task_id, at=now, kind="status", status="failed",
                               attempt=claim.attempt, detail=error))
+        _tell_the_end(session, claim, "failed", error, now)
 
 
 def release_for_retry(sessions: sessionmaker[Session], claim: Claim, error: str, delay_s: float) -> None:

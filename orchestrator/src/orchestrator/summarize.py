@@ -137,7 +137,7 @@ class Summarizer:
 
     async def _ask(self, endpoint: ModelEndpoint, messages: list[dict], what: str, max_tokens: int) -> TextAnswer:
         content = await self._models.chat(endpoint, messages, what, max_tokens=max_tokens, temperature=0,
-                                          response_format=JSON_ANSWER)
+                                          response_format=JSON_ANSWER, role="text")
         answer = parse_answer(content)
         answer.summary = answer.summary or " ".join(answer.key_points)  # a list alone still says something
         if not answer.summary:

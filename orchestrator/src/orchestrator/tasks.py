@@ -21,11 +21,12 @@ from service_common.contracts import (
     TaskRecord,
     TaskStatus,
     VideoInfo,
+    WebhookStatus,
 )
 
 from .clock import utcnow
 from .db import Sessions
-from .models import Task, TaskEvent
+from .models import Task, TaskEvent, WebhookDelivery
 
 ACTIVE = [s.value for s in TaskStatus if s not in TERMINAL_STATUSES]
 TERMINAL_VALUES = {s.value for s in TERMINAL_STATUSES}
@@ -70,7 +71,21 @@ def to_record(task) -> TaskRecord:
         progress=task.progress if task.status not in TERMINAL_VALUES else None,
         notes=task.notes or None,
         chapters=task.chapters,
+        webhook=_webhook(task),
     )
+
+
+def _webhook(task) -> WebhookStatus | None:
+    """How the task's end is being told, for a task submitted with a webhook_url (a row of ONE_TASK_VIEW
+    carries its delivery; before the task ends there is none)."""
+    url = (task.request or {}).get("webhook_url")
+    if not url:
+        return None
+    state = getattr(task, "webhook_state", None)
+    if state is None:
+        return WebhookStatus(url=url, state="waiting")
+    return WebhookStatus(url=url, state=state, attempts=task.webhook_attempts, last_status=task.webhook_last_status,
+                         delivered_at=task.webhook_delivered_at)
 
 
 class IdempotencyConflict(Exception):
@@ -107,7 +122,7 @@ def _check_quota(session: Session, owner: str, active_limit: int) -> None:
 
 
 def create_task(sessions: sessionmaker[Session], request: TaskCreate, idempotency_key: str | None = None, *,
-                owner: str = "", active_limit: int = 0) -> tuple[TaskRecord, bool]:
+                owner: str = "", active_limit: int = 0, request_id: str | None = None) -> tuple[TaskRecord, bool]:
     """The new task, or with an idempotency key this owner already used for the same request, that key's
     task. Returns (record, created). The unique key column decides races between concurrent submits.
     With `active_limit`, refuses (QuotaExceeded) an owner who has that many tasks queued or running."""
@@ -125,7 +140,9 @@ def create_task(sessions: sessionmaker[Session], request: TaskCreate, idempotenc
                 _check_quota(session, owner, active_limit)
                 session.add(task)
                 session.flush()
-                session.add(TaskEvent(task_id=task.id, at=now, kind="created", status=task.status, attempt=0))
+                # The request's id (X-Request-ID) goes with the task, so the workers' log lines carry it too.
+                session.add(TaskEvent(task_id=task.id, at=now, kind="created", status=task.status, attempt=0,
+                                      detail=request_id))
             return to_record(task), True
         except IntegrityError:
             if stored_key is None:
@@ -152,8 +169,13 @@ def _owned(session: Session, task_id: str, owner: str, for_update: bool = False)
 # Clients poll this read every few seconds, so it is built once, from the table's own columns: the ORM's
 # attributes would have SQLAlchemy match each result column to them again on every execution.
 TASKS = Task.__table__
-ONE_TASK_VIEW = select(*(TASKS.c[column.key] for column in VIEW_COLUMNS)).where(
-    TASKS.c.id == bindparam("task_id"), TASKS.c.owner == bindparam("owner"))
+_DELIVERIES = WebhookDelivery.__table__
+ONE_TASK_VIEW = (
+    select(*(TASKS.c[column.key] for column in VIEW_COLUMNS), _DELIVERIES.c.state.label("webhook_state"),
+           _DELIVERIES.c.attempts.label("webhook_attempts"), _DELIVERIES.c.last_status.label("webhook_last_status"),
+           _DELIVERIES.c.delivered_at.label("webhook_delivered_at"))
+    .select_from(TASKS.outerjoin(_DELIVERIES, _DELIVERIES.c.task_id == TASKS.c.id))
+    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.owner == bindparam("owner")))
 
 
 def _view_row(connection: Connection, task_id: str, owner: str) -> Row | None:

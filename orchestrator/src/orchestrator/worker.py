@@ -6,6 +6,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from functools import partial
 
@@ -16,11 +17,13 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_e
 
 from service_common.contracts import STAGES, TaskStatus
 from service_common.errors import PermanentError, TransientError
+from service_common.request_context import working_on
 
 from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .clients.speech import SpeechClient
 from .config import OrchestratorSettings
+from .metrics import CLAIMS, LEASES_LOST, STAGE_SECONDS, TAKEOVERS
 from .pipeline import Pipeline, StageContext
 from .queue import (
     Claim,
@@ -98,6 +101,9 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.settings.poll_interval_s)
                 continue
+            CLAIMS.inc()
+            if claim.took_over:
+                TAKEOVERS.inc()
             job = asyncio.create_task(self.process(claim))
             self._running[job] = claim.task_id
             job.add_done_callback(lambda done: self._running.pop(done, None))
@@ -112,6 +118,11 @@ class Worker:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def process(self, claim: Claim) -> None:
+        # Every log line of the task, and every call made for it, names the task (and the request that made it).
+        with working_on(claim.task_id, claim.request_id):
+            await self._process(claim)
+
+    async def _process(self, claim: Claim) -> None:
         body = asyncio.create_task(self._run_stages(claim))
         lease_lost = asyncio.Event()
         beat = asyncio.create_task(self._heartbeat(claim, body, lease_lost))
@@ -119,6 +130,7 @@ class Worker:
             await body
         except asyncio.CancelledError:
             if lease_lost.is_set():
+                LEASES_LOST.inc()
                 log.info("task %s: deleted or taken over, stopped working on it", claim.task_id)
                 return
             # Shutting down: hand the task back without counting this attempt against it.
@@ -126,6 +138,7 @@ class Worker:
                 await asyncio.wait_for(self._db(release_unstarted, claim), 5)
             raise
         except LeaseLost:
+            LEASES_LOST.inc()
             log.info("task %s: deleted or taken over, stopped working on it", claim.task_id)
         except Exception:
             # The lease runs out and another claim resumes from the last checkpoint.
@@ -175,10 +188,12 @@ class Worker:
             if stage.value in checkpoints:
                 continue
             await self._db(enter_stage, claim, stage)
+            started = time.monotonic()
             try:
                 context = StageContext(claim.task_id, claim.request, checkpoints, report, claim.task_owner)
                 output = await asyncio.wait_for(self.pipeline.run_stage(stage, context), timeouts[stage.value])
             except TimeoutError:
+                _stage_took(stage, "timed_out", started)
                 if stage == TaskStatus.DOWNLOADING:  # the media service keeps a fetch whose caller left
                     with contextlib.suppress(Exception):
                         await self.pipeline.media.cancel_download(claim.task_id)
@@ -186,11 +201,14 @@ class Worker:
                                         f"{timeouts[stage.value]:.0f} s")
                 return
             except PermanentError as exc:
+                _stage_took(stage, "failed", started)
                 await self._fail(claim, exc.message)
                 return
             except TransientError as exc:
+                _stage_took(stage, "retried", started)
                 await self._retry_or_fail(claim, exc.message)
                 return
+            _stage_took(stage, "ok", started)
             checkpoints = await self._db(partial(save_checkpoint, **output.result_fields), claim, stage,
                                          output.checkpoint)
         await self._db(complete_task, claim)
@@ -207,6 +225,10 @@ class Worker:
         delay = self.settings.retry_backoff_s * (2 ** (claim.attempt - 1)) * random.uniform(0.8, 1.2)
         log.info("task %s: transient failure, retrying in %.1f s: %s", claim.task_id, delay, error)
         await self._db(release_for_retry, claim, _one_line(error), delay)
+
+
+def _stage_took(stage: TaskStatus, outcome: str, started: float) -> None:
+    STAGE_SECONDS.labels(stage.value, outcome).observe(time.monotonic() - started)
 
 
 def _one_line(text: str, limit: int = 500) -> str:

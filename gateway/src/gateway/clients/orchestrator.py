@@ -21,9 +21,18 @@ import aiohttp
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from service_common.contracts import OrchestratorHealth, TaskChange, TaskCreate, TaskPage, TaskRecord
+from service_common.contracts import (
+    AskAnswer,
+    AskRequest,
+    OrchestratorHealth,
+    TaskChange,
+    TaskCreate,
+    TaskPage,
+    TaskRecord,
+)
 from service_common.errors import PermanentError, TransientError
 from service_common.http import error_from_exception, error_from_response
+from service_common.request_context import outgoing_headers
 
 WHAT = "orchestrator"
 
@@ -53,6 +62,14 @@ def _raw_detail(response: httpx.Response) -> str:
     return detail if isinstance(detail, str) and detail else f"HTTP {response.status_code}"
 
 
+class TaskNotReady(Exception):
+    """The task cannot do what was asked in its present status (409), e.g. answer questions before it completed."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Answer:
     """A successful answer of the orchestrator, read whole."""
@@ -66,10 +83,11 @@ class OrchestratorClient:
 
     def __init__(self, http: aiohttp.ClientSession, owner: str = ""):
         self._http = http
-        self.owner = owner
         self._owner = {"X-Task-Owner": owner}
 
-    async def _call(self, method: str, path: str, *, not_found_ok: bool = False, **kwargs) -> Answer | None:
+    async def _call(self, method: str, path: str, *, not_found_ok: bool = False, conflict_ok: bool = False,
+                    **kwargs) -> Answer | None:
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), **outgoing_headers()}  # X-Request-ID, X-Task-ID
         try:
             # Relative to ORCHESTRATOR_URL, whatever path that has (as httpx's base_url joins them).
             async with self._http.request(method, path.lstrip("/"), **kwargs) as answer:
@@ -83,6 +101,8 @@ class OrchestratorClient:
             return None
         if response.status_code == 422:
             raise TaskRefused(_raw_detail(response))
+        if response.status_code == 409 and conflict_ok:
+            raise TaskNotReady(_raw_detail(response))
         if response.status_code == 429:
             error = error_from_response(response, WHAT)
             raise TaskQuotaExceeded(_raw_detail(response), getattr(error, "retry_after", None) or 10)
@@ -130,6 +150,14 @@ class OrchestratorClient:
         """True when it was deleted, False when there was no such task."""
         response = await self._call("DELETE", f"/internal/tasks/{task_id}", not_found_ok=True, headers=self._owner)
         return response is not None
+
+    async def ask(self, task_id: UUID, question: AskRequest, timeout_s: float) -> AskAnswer | None:
+        """The answer to a question about the task, None when there is no such task; TaskNotReady while it is
+        not completed. Waits up to `timeout_s`: the answer comes from the text model."""
+        response = await self._call("POST", f"/internal/tasks/{task_id}/ask", not_found_ok=True, conflict_ok=True,
+                                    json=question.model_dump(), headers=self._owner,
+                                    timeout=aiohttp.ClientTimeout(total=timeout_s))
+        return None if response is None else self._parse(AskAnswer, response)
 
     async def frame_image(self, task_id: UUID, index: int) -> bytes | None:
         """The JPEG of one analysed frame, or None when the task has no such frame."""

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
-from ..deps import Orchestrator
+from ..clients.orchestrator import OrchestratorClient
 from ..live_progress import parse_last_event_id
+from ..security import Caller
 from .tasks import NOT_FOUND, UNAVAILABLE, parse_task_id, task_not_found
 
 router = APIRouter(tags=["tasks"])
@@ -28,7 +29,7 @@ STREAM_HEADERS = {
 async def task_events(
     task_id: str,
     request: Request,
-    orchestrator: Orchestrator,
+    owner: Caller,
     last_event_id: Annotated[str | None, Header(
         description="The `id` of the last event received: the stream goes on from there")] = None,
 ) -> StreamingResponse:
@@ -38,8 +39,9 @@ async def task_events(
     comes after 15 s of quiet. Each event's `id` grows with the task's writes; reconnecting with
     `Last-Event-ID` goes on from there."""
     parsed = parse_task_id(task_id)
+    watcher = OrchestratorClient(request.app.state.watch_http, owner)
     events = await request.app.state.task_feeds.listen(
-        orchestrator.owner, str(parsed), partial(orchestrator.task_change, parsed), parse_last_event_id(last_event_id))
+        owner, str(parsed), partial(watcher.task_change, parsed), parse_last_event_id(last_event_id))
     if events is None:
         raise task_not_found(task_id)
     return StreamingResponse(events, media_type="text/event-stream", headers=STREAM_HEADERS)

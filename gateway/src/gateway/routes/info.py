@@ -24,6 +24,10 @@ ENDPOINTS = {
     "GET /health": "server and GPU status",
     "GET /tasks/{task_id}/events": "live progress of a task (Server-Sent Events)",
     "GET /ui": "the web page: submit, watch and read analyses",
+    "POST /tasks/{task_id}/ask": "ask a question about an analysed video; the answer cites its passages",
+    "GET /tasks/{task_id}/transcript.srt": "the transcript as SubRip subtitles",
+    "GET /tasks/{task_id}/transcript.vtt": "the transcript as WebVTT subtitles",
+    "GET /tasks/{task_id}/report.md": "the results as a Markdown report",
 }
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 
 from service_common.contracts import MAX_OFFSET, TaskCreate
 from service_common.proxies import allowed_proxy, proxy_refusal
+from service_common.request_context import set_task_id
 
 from ..clients.orchestrator import OrchestratorClient
 from ..deps import Orchestrator, Settings
@@ -77,6 +78,7 @@ async def analyze(
             raise field_error("proxy", refusal, body.proxy, kind="proxy_not_allowed")
         body = body.model_copy(update={"proxy": allowed_proxy(body.proxy, settings.allowed_proxies)})
     record, created = await orchestrator.create_task(TaskCreate(**body.model_dump()), idempotency_key)
+    set_task_id(str(record.task_id))  # the request's log lines (its access line) name the task it started
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return AnalyzeResponse(task_id=record.task_id, status=record.status, message=STARTED_MESSAGE)

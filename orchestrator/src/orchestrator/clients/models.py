@@ -1,13 +1,15 @@
 """OpenAI chat-completions calls to the deployed model endpoints, bounded per endpoint."""
 
 import asyncio
+import time
 
 import httpx
 
-from service_common.errors import PermanentError, TransientError
+from service_common.errors import PermanentError, ServiceError, TransientError
 from service_common.http import request_json, with_retries
 
 from ..config import ModelEndpoint
+from ..metrics import MODEL_CALL_ERRORS, MODEL_CALL_SECONDS
 
 
 class ModelClient:
@@ -25,10 +27,12 @@ class ModelClient:
             self._gates[key] = asyncio.Semaphore(self._per_endpoint)
         return self._gates[key]
 
-    async def chat(self, endpoint: ModelEndpoint, messages: list[dict], what: str, **options) -> str:
-        """The assistant's text for `messages`; `options` go into the request (max_tokens, response_format…)."""
+    async def chat(self, endpoint: ModelEndpoint, messages: list[dict], what: str, *, role: str = "other",
+                   **options) -> str:
+        """The assistant's text for `messages`; `options` go into the request (max_tokens, response_format…).
+        `role` (vision, text) labels the call's metrics."""
         body = {"model": endpoint.model, "messages": messages, **options}
-        response = await self.post(endpoint, "/chat/completions", what, json=body)
+        response = await self.post(endpoint, "/chat/completions", what, role=role, json=body)
         try:
             content = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -37,9 +41,11 @@ class ModelClient:
             raise PermanentError(f"{what}: the model server's answer had no text")
         return content.strip()
 
-    async def post(self, endpoint: ModelEndpoint, path: str, what: str, **request) -> httpx.Response:
+    async def post(self, endpoint: ModelEndpoint, path: str, what: str, *, role: str = "other",
+                   **request) -> httpx.Response:
         """POST to `path` of the endpoint's server, within its bound, each attempt timed, retried on
-        transient failures; `request` goes to httpx (json=, data=, files=…)."""
+        transient failures; `request` goes to httpx (json=, data=, files=…). Each attempt's time and
+        failure are counted by endpoint (model name) and `role`."""
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
         url = endpoint.base_url.rstrip("/") + path
 
@@ -50,12 +56,19 @@ class ModelClient:
                 # httpx's timeout bounds each read; this bounds the whole attempt, so a server that
                 # trickles bytes (or never finishes) cannot hold the task past the deadline either.
                 # Cancelling the request closes its connection, so the server sees the client go.
+                started = time.monotonic()
                 try:
-                    return await asyncio.wait_for(request_json(
+                    response = await asyncio.wait_for(request_json(
                         self._client, "POST", url, what, headers=headers, timeout=self._timeout, **request),
                         self._timeout)
                 except TimeoutError:
+                    _count_failure(endpoint, role, "timeout", started)
                     raise TransientError(f"{what}: no answer within {self._timeout:g} s") from None
+                except ServiceError as exc:
+                    _count_failure(endpoint, role, _reason(exc), started)
+                    raise
+                MODEL_CALL_SECONDS.labels(endpoint.model, role).observe(time.monotonic() - started)
+                return response
 
         return await with_retries(one_call)
 
@@ -65,3 +78,14 @@ class ModelClient:
                                       "listing models failed", headers=headers, timeout=timeout_s)
         data = response.json().get("data", [])
         return data if isinstance(data, list) else []
+
+
+def _reason(error: ServiceError) -> str:
+    if error.status is not None:
+        return f"http_{error.status}"
+    return "timeout" if isinstance(error.__cause__, httpx.TimeoutException) else "unreachable"
+
+
+def _count_failure(endpoint: ModelEndpoint, role: str, reason: str, started: float) -> None:
+    MODEL_CALL_SECONDS.labels(endpoint.model, role).observe(time.monotonic() - started)
+    MODEL_CALL_ERRORS.labels(endpoint.model, role, reason).inc()

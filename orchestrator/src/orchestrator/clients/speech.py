@@ -68,7 +68,8 @@ class SpeechClient:
             data["language"] = language
         try:
             response = await self._models.post(self.endpoint, "/audio/transcriptions", "speech-to-text failed",
-                                               data=data, files={"file": ("audio.wav", wav, "audio/wav")})
+                                               role="speech", data=data,
+                                               files={"file": ("audio.wav", wav, "audio/wav")})
         except ServiceError as exc:
             if exc.status in NOT_SERVED:
                 raise SpeechUnavailable(exc.message) from exc
