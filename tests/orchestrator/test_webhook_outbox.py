@@ -18,7 +18,6 @@ from orchestrator.webhooks.outbox import (
     claim_due,
     new_delivery,
     record_attempt,
-    retry_delay_s,
 )
 
 REQUEST = {"youtube_url": "https://example.com/v.mp4", "webhook_url": "https://example.com/hook"}
@@ -68,10 +67,21 @@ def test_an_attempt_by_a_sender_that_lost_its_lease_is_not_recorded(sessions):
     assert record_attempt(sessions, taken, "sender-b", "HTTP 500", False, False, retry_in_s=0) == PENDING
 
 
-def test_retries_back_off_exponentially_up_to_the_ceiling():
-    delays = [retry_delay_s(n, base_s=5, max_s=60) for n in range(1, 8)]
+def test_webhook_retries_back_off_exponentially_up_to_the_ceiling():
+    settings = OrchestratorSettings(webhook_retry_base_s=5, webhook_retry_max_s=60, webhook_max_attempts=8)
+    retries = settings.webhook_retries()
+    delays = [retries.delay_s(n) for n in range(1, 8)]
     assert 2.5 <= delays[0] <= 5 and 5 <= delays[1] <= 10 and 10 <= delays[2] <= 20
     assert all(30 <= d <= 60 for d in delays[4:])
+    assert retries.may_retry_after(7) and not retries.may_retry_after(8)
+
+
+def test_task_retries_are_the_settings_backoff_with_their_jitter_and_count():
+    retries = OrchestratorSettings(max_attempts=3, retry_backoff_s=2).task_retries()
+    assert [retries.may_retry_after(n) for n in (1, 2, 3)] == [True, True, False]
+    assert [retries.over(n) for n in (3, 4)] == [False, True], "a 4th claim means 3 attempts died"
+    assert all(1.6 <= retries.delay_s(1) <= 2.4 for _ in range(50))
+    assert all(6.4 <= retries.delay_s(3) <= 9.6 for _ in range(50))
 
 
 class RecordingBackend(httpcore.AsyncNetworkBackend):

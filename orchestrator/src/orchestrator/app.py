@@ -48,7 +48,8 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
             app.state.media = MediaClient(http, settings.media_service_url)
             app.state.questions = Questions(settings, app.state.sessions, app.state.models)
             app.state.janitor = janitor = MediaJanitor(settings, app.state.sessions, app.state.media)
-            worker = Worker(settings, app.state.sessions, http) if settings.run_workers else None
+            worker = Worker(settings, app.state.sessions, app.state.media, app.state.models) \
+                if settings.run_workers else None
             webhooks = WebhookSender(settings, app.state.sessions, worker.worker_id) if worker else None
             loops = [asyncio.create_task(worker.run()), asyncio.create_task(webhooks.run())] if worker else []
             if settings.run_workers and (settings.media_retention_s or settings.media_disk_budget_mb):

@@ -13,6 +13,8 @@ from service_common.contracts import QUANTIZATION_TIERS
 from service_common.egress import EgressSettings
 from service_common.settings import CsvList
 
+from .retry import RetryStrategy
+
 
 class ModelEndpoint(BaseModel):
     """One deployed OpenAI-compatible model server (vLLM, the lite server, or any other)."""
@@ -123,6 +125,13 @@ class OrchestratorSettings(EgressSettings):
         if len(raw) < 24:
             raise ValueError("WEBHOOK_SECRET must hold at least 24 random bytes (whsec_$(openssl rand -base64 32))")
         return value
+
+    def task_retries(self) -> RetryStrategy:
+        return RetryStrategy(self.max_attempts, self.retry_backoff_s)
+
+    def webhook_retries(self) -> RetryStrategy:
+        return RetryStrategy(self.webhook_max_attempts, self.webhook_retry_base_s, self.webhook_retry_max_s,
+                             jitter=(0.5, 1.0))
 
     def deployments(self) -> dict[str, dict[str, ModelEndpoint]]:
         if self.model_endpoints is not None:

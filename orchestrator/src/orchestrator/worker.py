@@ -4,13 +4,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import socket
 import time
 import uuid
 from functools import partial
 
-import httpx
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
@@ -55,14 +53,17 @@ def database_unreachable(exc: BaseException) -> bool:
 
 
 class Worker:
-    def __init__(self, settings: OrchestratorSettings, sessions: sessionmaker[Session], http: httpx.AsyncClient):
+    def __init__(self, settings: OrchestratorSettings, sessions: sessionmaker[Session], media: MediaClient,
+                 models: ModelClient):
+        """`media` and `models` are the app's own clients: one pool of connections, one concurrency bound per
+        model endpoint, for the workers and the API alike."""
         self.settings = settings
         self.sessions = sessions
         self.worker_id = new_worker_id()
-        models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
+        self.retries = settings.task_retries()
         speech_endpoint = settings.speech_endpoint()
         speech = SpeechClient(models, speech_endpoint) if speech_endpoint else None
-        self.pipeline = Pipeline(settings, MediaClient(http, settings.media_service_url), models, speech)
+        self.pipeline = Pipeline(settings, media, models, speech)
         self._stopping = asyncio.Event()
         self._running: dict[asyncio.Task, str] = {}  # job -> task id
 
@@ -169,9 +170,9 @@ class Worker:
                 log.warning("task %s: heartbeat failed: %s", claim.task_id, str(exc).splitlines()[0])
 
     async def _run_stages(self, claim: Claim) -> None:
-        if claim.attempt > self.settings.max_attempts:
+        if self.retries.over(claim.attempt):
             reason = claim.last_error or "the worker running it stopped"
-            await self._db(fail_task, claim, f"{reason} (gave up after {self.settings.max_attempts} attempts)")
+            await self._db(fail_task, claim, f"{reason} (gave up after {self.retries.max_attempts} attempts)")
             return
         checkpoints = dict(claim.checkpoints)
         timeouts = self.settings.stage_timeouts()
@@ -219,10 +220,10 @@ class Worker:
         await self._db(fail_task, claim, _one_line(error))
 
     async def _retry_or_fail(self, claim: Claim, error: str) -> None:
-        if claim.attempt >= self.settings.max_attempts:
+        if not self.retries.may_retry_after(claim.attempt):
             await self._fail(claim, f"{error} (gave up after {claim.attempt} attempts)")
             return
-        delay = self.settings.retry_backoff_s * (2 ** (claim.attempt - 1)) * random.uniform(0.8, 1.2)
+        delay = self.retries.delay_s(claim.attempt)
         log.info("task %s: transient failure, retrying in %.1f s: %s", claim.task_id, delay, error)
         await self._db(release_for_retry, claim, _one_line(error), delay)
 

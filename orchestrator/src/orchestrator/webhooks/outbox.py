@@ -6,7 +6,6 @@ the same event again, with the same webhook-id, which is what receivers deduplic
 """
 
 import json
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,12 +62,6 @@ def claim_due(sessions: sessionmaker[Session], sender: str, lease_s: float, limi
                         .execution_options(synchronize_session=False))
         rows = session.execute(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))).scalars()
         return [DueDelivery(r.id, r.task_id, r.url, r.payload, r.attempts) for r in rows]
-
-
-def retry_delay_s(attempts: int, base_s: float, max_s: float) -> float:
-    """Exponential backoff with full jitter: after the n-th failed attempt, up to base * 2**(n-1)."""
-    ceiling = min(max_s, base_s * 2 ** max(attempts - 1, 0))
-    return random.uniform(ceiling / 2, ceiling)
 
 
 def record_attempt(sessions: sessionmaker[Session], delivery: DueDelivery, sender: str, outcome: str,

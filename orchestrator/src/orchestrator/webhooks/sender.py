@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..clients.webhooks import WebhookClient
 from ..config import OrchestratorSettings
 from ..metrics import WEBHOOK_DELIVERIES
-from .outbox import DELIVERED, GIVEN_UP, DueDelivery, claim_due, record_attempt, retry_delay_s
+from .outbox import DELIVERED, GIVEN_UP, DueDelivery, claim_due, record_attempt
 
 log = logging.getLogger("orchestrator.webhooks")
 
@@ -21,7 +21,7 @@ AT_ONCE = 8  # deliveries in flight at once, per process
 
 class WebhookSender:
     def __init__(self, settings: OrchestratorSettings, sessions: sessionmaker[Session], name: str):
-        self._settings = settings
+        self._retries = settings.webhook_retries()
         self._sessions = sessions
         self._name = name
         self._client = WebhookClient(settings)
@@ -43,9 +43,9 @@ class WebhookSender:
 
     async def _deliver(self, delivery: DueDelivery) -> None:
         outcome = await self._client.send(delivery.id, delivery.url, delivery.payload, datetime.now(UTC))
-        settings = self._settings
-        final = outcome.final or delivery.attempts + 1 >= settings.webhook_max_attempts
-        retry_in_s = retry_delay_s(delivery.attempts + 1, settings.webhook_retry_base_s, settings.webhook_retry_max_s)
+        attempt = delivery.attempts + 1
+        final = outcome.final or not self._retries.may_retry_after(attempt)
+        retry_in_s = self._retries.delay_s(attempt)
         try:
             state = await asyncio.to_thread(record_attempt, self._sessions, delivery, self._name, outcome.status,
                                             outcome.delivered, final, retry_in_s)
