@@ -7,7 +7,7 @@ from service_common.contracts import AskRequest
 from ..clients.orchestrator import TaskNotReady
 from ..deps import Orchestrator, Settings
 from ..schemas import AnswerResponse, ErrorResponse, QuestionRequest
-from .tasks import NOT_FOUND, UNAVAILABLE, parse_task_id, task_not_found
+from .tasks import NOT_FOUND, UNAVAILABLE, UNREADABLE_BODY, parse_task_id, task_not_found
 
 router = APIRouter(tags=["tasks"])
 
@@ -17,6 +17,7 @@ router = APIRouter(tags=["tasks"])
     response_model=AnswerResponse,
     summary="Ask a question about an analysed video",
     responses={
+        **UNREADABLE_BODY,
         **NOT_FOUND,
         409: {"model": ErrorResponse, "description": "The task is not completed (the detail says its status)"},
         422: {"description": "The question is empty, or longer than 1,000 characters"},

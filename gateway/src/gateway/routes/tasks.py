@@ -30,6 +30,7 @@ UNAVAILABLE = {
     503: {"model": ErrorResponse, "description": "The task service is unavailable; see Retry-After"}
 }
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "No such task"}}
+UNREADABLE_BODY = {400: {"model": ErrorResponse, "description": "The body could not be read as JSON (e.g. not UTF-8)"}}
 
 
 def task_not_found(task_id: str) -> HTTPException:
@@ -49,7 +50,7 @@ def parse_task_id(task_id: str) -> UUID:
     response_model=AnalyzeResponse,
     summary="Start a video analysis task",
     responses={
-        400: {"model": ErrorResponse, "description": "The body could not be read as JSON (e.g. not UTF-8)"},
+        **UNREADABLE_BODY,
         422: {"description": "Invalid request, or a quantization tier that is not deployed"},
         **UNAVAILABLE,
     },
