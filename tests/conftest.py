@@ -2,6 +2,8 @@
 
 import contextlib
 import os
+import socket
+import threading
 import uuid
 
 import psycopg
@@ -83,3 +85,22 @@ def video_site(tmp_path_factory):
     write_video_site(root)
     with serve_directory(root) as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def silent_origin():
+    """A video URL on 127.0.0.1 whose server takes the connection and never answers: a task fetching it
+    stays downloading, making no progress."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/video.mp4"
+    listener.close()
+    for connection in held:
+        connection.close()

@@ -2,9 +2,6 @@
 analysed, then its transcript is fetched as SubRip and WebVTT and read back with real parsers (srt,
 webvtt-py), its report as Markdown; ETags, key scoping, and the answers for a task still running."""
 
-import contextlib
-import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -142,24 +139,6 @@ def test_only_the_tasks_key_gets_its_exports(api, http, task, name):
     for other in ("not-a-task", "00000000-0000-4000-8000-000000000000"):
         missing = http.get(f"{api}/tasks/{other}/{name}", headers=ALICE)
         assert missing.status_code == 404 and missing.json() == {"detail": f"Task {other} not found"}
-
-
-@pytest.fixture(scope="module")
-def silent_origin():
-    """A URL whose server takes the connection and never answers: a task fetching it stays downloading."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held = []
-
-    def accept():
-        with contextlib.suppress(OSError):
-            while True:
-                held.append(listener.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/video.mp4"
-    listener.close()
-    for connection in held:
-        connection.close()
 
 
 def test_a_running_task_has_no_exports_yet_and_says_why(api, http, silent_origin):

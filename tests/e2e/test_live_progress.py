@@ -1,9 +1,7 @@
 """Live progress over Server-Sent Events (GET /tasks/{id}/events), through real services on SQLite and
 PostgreSQL: every stage as it is entered, the whole task at the end, resuming, heartbeats, key scoping."""
 
-import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,24 +13,6 @@ from tests.support.stack import running_stack
 
 ALICE, BOB = {"Authorization": "Bearer key-of-alice-0001"}, {"Authorization": "Bearer key-of-bob-00001"}
 STAGES = ["downloading", "extracting_frames", "extracting_transcript", "analyzing_vision", "analyzing_text"]
-
-
-@pytest.fixture(scope="module")
-def silent_origin():
-    """A URL whose server takes the connection and never answers: a task fetching it makes no progress."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held = []
-
-    def accept():
-        with contextlib.suppress(OSError):
-            while True:
-                held.append(listener.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/video.mp4"
-    listener.close()
-    for connection in held:
-        connection.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

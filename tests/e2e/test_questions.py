@@ -3,10 +3,7 @@ keys on: an answer drawn from the video's subtitles with the time it was said, 4
 completed, 404 for another key's task, 422 for an empty or oversized question, the key's rate limit, and
 `video-analysis ask`."""
 
-import contextlib
 import re
-import socket
-import threading
 import uuid
 
 import httpx
@@ -21,24 +18,6 @@ from video_analysis_cli import errors
 KEYS = {"alice": "key-of-alice-0001", "bob": "key-of-bob-00001", "carol": "key-of-carol-0001"}
 ALICE, BOB, CAROL = ({"Authorization": f"Bearer {KEYS[name]}"} for name in ("alice", "bob", "carol"))
 RATE = 15  # requests a minute per key; Carol spends hers, the others stay well under it
-
-
-@pytest.fixture(scope="module")
-def silent_origin():
-    """A URL whose server takes the connection and never answers: a task fetching it stays downloading."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held = []
-
-    def accept():
-        with contextlib.suppress(OSError):
-            while True:
-                held.append(listener.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/video.mp4"
-    listener.close()
-    for connection in held:
-        connection.close()
 
 
 @pytest.fixture(scope="module")
