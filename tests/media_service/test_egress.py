@@ -2,7 +2,7 @@
 
 import pytest
 
-from media_service.egress import destination_refusal
+from service_common.egress import destination_refusal
 
 REFUSED = [
     "10.0.0.1",

@@ -13,15 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from service_common.egress import (  # noqa: F401 - the policy, re-exported for the fetching code
-    Endpoints,
-    address_refusal,
-    destination_refusal,
-    is_ip,
-    parse_cidrs,
-    parse_endpoint,
-    resolve,
-)
+from service_common.egress import Endpoints, address_refusal, is_ip, parse_cidrs, resolve
 
 
 def proxy_endpoints(proxy: str | None) -> set[tuple[str, int]]:
