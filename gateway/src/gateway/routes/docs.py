@@ -5,9 +5,11 @@ interactive documentation works on a network without internet. The assets come f
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse
+
+from ..static_files import listed_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,6 +32,7 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff"}
+ASSET_HEADERS = {**HEADERS, "Cache-Control": "public, max-age=86400"}
 
 
 def _base(request: Request) -> str:
@@ -75,8 +78,4 @@ async def redoc(request: Request) -> HTMLResponse:
 
 @router.get(ASSETS_URL + "/{name}")
 async def asset(name: str) -> FileResponse:
-    media_type = ASSETS.get(name)
-    if media_type is None:
-        raise HTTPException(404, f"no asset {name}")
-    return FileResponse(ASSETS_DIR / name, media_type=media_type,
-                        headers={**HEADERS, "Cache-Control": "public, max-age=86400"})
+    return listed_file(ASSETS_DIR, ASSETS, name, ASSET_HEADERS)

@@ -7,8 +7,10 @@ this origin, which its Content-Security-Policy enforces.
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
+
+from ..static_files import listed_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,7 +44,4 @@ async def page() -> FileResponse:
 
 @router.get("/ui/assets/{name}")
 async def asset(name: str) -> FileResponse:
-    media_type = ASSETS.get(name)
-    if media_type is None:
-        raise HTTPException(404, f"no asset {name}")
-    return FileResponse(WEB_DIR / name, media_type=media_type, headers=HEADERS)
+    return listed_file(WEB_DIR, ASSETS, name, HEADERS)
