@@ -29,7 +29,9 @@ def chromium_path() -> str:
                 "or set CHROMIUM to a Chromium binary")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main thread while
+# it is open, and every later test that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
