@@ -14,6 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .metrics import RequestMetrics
 from .request_context import accepted_id, new_request_id, request_id, task_id
 
+# FastAPI(telemetry=NO_NATIVE_TELEMETRY): FastAPI's own OpenTelemetry layer asks, on every request, whether
+# a tracer, meter or logger provider has been configured (reading the environment each time); none ever is
+# here, since every service counts its requests with RequestMetrics below, so the look is turned off.
+NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
 # A task named in a path: /tasks/{id}... (gateway), /internal/tasks/{id}... (orchestrator).
 TASK_IN_PATH = re.compile(r"/tasks/([0-9A-Fa-f-]{32,36})(?:/|$)")
 

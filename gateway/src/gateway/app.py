@@ -15,7 +15,7 @@ from service_common.fast_path import FastPath
 from service_common.listening import bound_addresses, describe
 from service_common.logging import configure_logging, write_in_background
 from service_common.metrics import request_metrics
-from service_common.observability import TASK_IN_PATH, observe_requests
+from service_common.observability import NO_NATIVE_TELEMETRY, TASK_IN_PATH, observe_requests
 from service_common.request_context import OUTGOING_HOOKS
 from service_common.slow_clients import HttpProtocol
 from service_common.startup import settle_heap
@@ -137,7 +137,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     # /docs and /redoc come from routes.docs, which serves their scripts itself instead of from a CDN.
     app = FastAPI(title=info.API_NAME, version=info.API_VERSION, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, telemetry=NO_NATIVE_TELEMETRY)
     app.state.settings = settings
     app.state.api_keys = api_keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit)

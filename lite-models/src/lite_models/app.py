@@ -7,7 +7,7 @@ from fastapi import FastAPI, Response
 
 from service_common.logging import configure_logging
 from service_common.metrics import exposition, request_metrics
-from service_common.observability import observe_requests
+from service_common.observability import NO_NATIVE_TELEMETRY, observe_requests
 
 from .api import router
 from .completions import CompletionEngine
@@ -27,6 +27,7 @@ def create_app(settings: LiteSettings | None = None) -> FastAPI:
         description="OpenAI-compatible chat completions on CPU with no model weights: classical image "
                     "analysis for the vision model, extractive summarisation for the text model.",
         version="0.1.0",
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     app.state.engine = CompletionEngine(settings)

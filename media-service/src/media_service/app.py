@@ -11,7 +11,7 @@ from service_common.contracts import ErrorBody
 from service_common.errors import ServiceError
 from service_common.logging import configure_logging
 from service_common.metrics import exposition
-from service_common.observability import observe_requests
+from service_common.observability import NO_NATIVE_TELEMETRY, observe_requests
 
 from .api import router
 from .config import MediaSettings
@@ -39,7 +39,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 def create_app(settings: MediaSettings | None = None) -> FastAPI:
     settings = settings or MediaSettings()
     configure_logging("media-service", settings.log_level, settings.log_format)
-    app = FastAPI(title="Media service", version="1.0.0")
+    app = FastAPI(title="Media service", version="1.0.0", telemetry=NO_NATIVE_TELEMETRY)
     app.state.settings = settings
     app.state.store = MediaStore(settings.media_dir)
     app.state.decoder = Decoder(settings)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from service_common.fast_path import FastPath
 from service_common.logging import configure_logging
 from service_common.metrics import exposition
-from service_common.observability import TASK_IN_PATH, observe_requests
+from service_common.observability import NO_NATIVE_TELEMETRY, TASK_IN_PATH, observe_requests
 from service_common.request_context import OUTGOING_HOOKS
 from service_common.startup import settle_heap
 
@@ -72,7 +72,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
                 await app.state.sessions.aclose()
         engine.dispose()
 
-    app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan)
+    app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY)
     app.state.settings = settings
     app.state.sessions = create_session_factory(engine)
     app.state.changes = TaskChanges(app.state.sessions)
