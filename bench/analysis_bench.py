@@ -12,8 +12,6 @@ length (120 s for 10 minutes).
 """
 
 import argparse
-import os
-import platform
 import sqlite3
 import subprocess
 import tempfile
@@ -24,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.frames_bench import make_bench_video
-from bench.report import write_report
+from bench.report import machine, publish
 from bench.speech_bench import CACHE, audio_seconds, make_speech, word_recall
 from tests.support.stack import running_stack
 from tests.support.videos import FFMPEG
@@ -81,7 +79,7 @@ def main() -> None:
     rows = [f"| {status} | {spent:.1f} s |" for status, spent in stages]
     table = "\n".join([
         f"### {seconds / 60:.1f} min 1280x720 H.264 with espeak-ng speech, max_frames 8 "
-        f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()})",
+        f"({machine()})",
         "",
         "| stage | time |",
         "|---|---|",
@@ -95,9 +93,7 @@ def main() -> None:
         f"{wall_s:.0f} s for {seconds:.0f} s of video "
         f"(target ≤ {target:.0f} s: {'met' if wall_s <= target else 'missed'}).",
     ])
-    print(table)
-    if args.out:
-        write_report(args.out, MARKER, "bench.analysis_bench", __doc__, table)
+    publish(table, args.out, MARKER, "bench.analysis_bench", __doc__)
 
 
 if __name__ == "__main__":

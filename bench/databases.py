@@ -2,11 +2,13 @@
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from tests.support.postgres import throwaway_postgres
 
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+Figures = TypeVar("Figures")
 
 
 @contextlib.contextmanager
@@ -20,3 +22,12 @@ def benchmark_database(name: str) -> Iterator[tuple[str, str]]:
             yield LABELS[name], url
     else:
         raise SystemExit(f"unknown database {name!r}: sqlite or postgresql")
+
+
+def measure_on_each(names: str, measure: Callable[[str, str], Figures]) -> list[Figures]:
+    """`measure(label, DATABASE_URL)` on a fresh database of each of `names` ("sqlite,postgresql"), in turn."""
+    figures = []
+    for name in names.split(","):
+        with benchmark_database(name) as (label, url):
+            figures.append(measure(label, url))
+    return figures

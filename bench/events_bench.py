@@ -22,9 +22,6 @@ Target: every listener gets every change within 0.5 s of the write (the delay's 
 import argparse
 import asyncio
 import json
-import os
-import platform
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +29,10 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from bench.databases import benchmark_database
-from bench.read_bench import local_stack
-from bench.report import write_report
-from bench.vision_bench import delayed_model_server
+from bench.databases import measure_on_each
+from bench.process_figures import cpu_seconds
+from bench.read_bench import stack_with_stand_in_models
+from bench.report import machine, publish
 from tests.support.videos import make_video
 
 SECTION = "## Live progress under many listeners"
@@ -54,11 +51,6 @@ class Figures:
     delays: list[float]
     wall_s: float
     gateway_cpu_s: float
-
-
-def process_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def gateway_pid(port: int) -> int:
@@ -100,25 +92,23 @@ async def run_listeners(api: str, task_ids: list[str], listeners: int, delays: l
 
 
 def measure(database: str, database_url: str, listeners: int) -> Figures:
-    model_server = delayed_model_server(MODEL_LATENCY_S)
-    model_url = f"http://127.0.0.1:{model_server.server_address[1]}/v1"
-    with tempfile.TemporaryDirectory(prefix="events-bench-") as work, \
-            local_stack(Path(work), database_url, model_url) as ports:
+    with stack_with_stand_in_models(database_url, MODEL_LATENCY_S, "events-bench-") as (work, ports):
         api = f"http://127.0.0.1:{ports['gateway']}"
         pid = gateway_pid(ports["gateway"])
-        video = make_video(Path(work) / "talk.mp4", seconds=20, size="320x180")
+        video = make_video(work / "talk.mp4", seconds=20, size="320x180")
         with httpx.Client(base_url=api, timeout=60) as http, open(video, "rb") as handle:
             upload = http.post("/uploads", files={"file": ("talk.mp4", handle, "video/mp4")}).json()
-            cpu_before, started = process_cpu_s(pid), time.monotonic()
+            cpu_before, started = cpu_seconds(pid), time.monotonic()
             task_ids = [http.post("/analyze", json={"youtube_url": upload["url"], "max_frames": FRAMES,
                                                     "frame_strategy": "uniform"}).json()["task_id"]
                         for _ in range(TASKS)]
         delays: list[float] = []
         results = asyncio.run(run_listeners(api, task_ids, listeners, delays))
-        wall, cpu = time.monotonic() - started, process_cpu_s(pid) - cpu_before
-    model_server.shutdown()
-    return Figures(database, listeners, sum(done for _, done in results), sum(n for n, _ in results),
-                   delays, wall, cpu)
+        wall, cpu = time.monotonic() - started, cpu_seconds(pid) - cpu_before
+    figures = Figures(database, listeners, sum(done for _, done in results), sum(n for n, _ in results),
+                      delays, wall, cpu)
+    print(json.dumps({"database": database, "events": figures.events}), flush=True)
+    return figures
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -127,7 +117,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def report(figures: list[Figures]) -> str:
-    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+    lines = [f"Machine: {machine()}; "
              f"{TASKS} tasks of {FRAMES} frames, a model call answered after {MODEL_LATENCY_S} s.", "",
              "| database | listeners | ended with the task | events received | delay p50 | p99 | max "
              "| wall | gateway CPU |", "|---|---|---|---|---|---|---|---|---|"]
@@ -151,15 +141,8 @@ def main() -> None:
     parser.add_argument("--listeners", type=int, default=200)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    figures = []
-    for database in args.databases.split(","):
-        with benchmark_database(database) as (label, url):
-            figures.append(measure(label, url, args.listeners))
-        print(json.dumps({"database": database, "events": figures[-1].events}), flush=True)
-    text = report(figures)
-    print(text)
-    if args.out:
-        write_report(args.out, SECTION, "bench.events_bench", __doc__, text)
+    figures = measure_on_each(args.databases, lambda label, url: measure(label, url, args.listeners))
+    publish(report(figures), args.out, SECTION, "bench.events_bench", __doc__)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ With --out, the "Frame extraction" section of that file is replaced (or added); 
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import tempfile
@@ -21,8 +20,8 @@ import av
 import cv2
 import imageio_ffmpeg
 
-from bench.report import write_section
-from media_service.selection import extract_frames
+from bench.report import machine, write_section
+from media_service.frames.selection import extract_frames
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 CACHE = Path("var/bench")
@@ -174,7 +173,7 @@ same keyframe interval.
 - **naive**: OpenCV `VideoCapture.grab()` over every frame, the way a first version reads a video.
 - **floor**: PyAV decoding of every keyframe of the file with `skip_frame="NONKEY"` and nothing
   else; no scene detection that looks at the whole file can read less.
-- **ours**: `media_service.selection.extract_frames` as the service runs it: a fresh extraction
+- **ours**: `media_service.frames.selection.extract_frames` as the service runs it: a fresh extraction
   (no cache) into a temporary directory, JPEGs of at most 1120 px written; median of {repeats} runs.
   Uniform shows each of its evenly spaced moments (the centres of `max_frames` equal slices) by the
   nearest keyframe, before or after it, within reach of it (half a slice, or a twentieth of the
@@ -225,11 +224,10 @@ def main() -> None:
         sections.append(section)
         notes.append(f"a {minutes:g}-min {SIZE} {FPS} fps {name}")
     if args.out:
-        machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-                   f"PyAV {av.__version__}, OpenCV {cv2.__version__}")
+        versions = f"{machine()}, PyAV {av.__version__}, OpenCV {cv2.__version__}"
         videos_note = ", ".join(notes[:-1]) + f" and {notes[-1]}" if len(notes) > 1 else notes[0]
         write_section(args.out, SECTION, METHOD.format(section=SECTION, videos_note=videos_note,
-                                                       repeats=args.repeats, machine=machine,
+                                                       repeats=args.repeats, machine=versions,
                                                        results="\n".join(sections)))
 
 

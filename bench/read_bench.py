@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -55,8 +54,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.databases import benchmark_database
-from bench.report import write_report
+from bench.databases import measure_on_each
+from bench.report import machine, publish
 from bench.vision_bench import delayed_model_server
 from tests.support.processes import free_port
 from tests.support.videos import make_video
@@ -178,6 +177,21 @@ def local_stack(workdir: Path, database_url: str, model_url: str | None = None):
         log.close()
 
 
+@contextlib.contextmanager
+def stack_with_stand_in_models(database_url: str, latency_s: float, prefix: str):
+    """local_stack in a folder of its own, every model role a stand-in for a GPU model server that answers
+    each call after `latency_s`; yields (folder, ports)."""
+    model_server = delayed_model_server(latency_s)
+    model_server.handle_error = lambda *_: None  # calls of tasks deleted while running are cut off mid-answer
+    model_url = f"http://127.0.0.1:{model_server.server_address[1]}/v1"
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as work, \
+                local_stack(Path(work), database_url, model_url) as ports:
+            yield Path(work), ports
+    finally:
+        model_server.shutdown()
+
+
 def _wait_until_up(url: str, runner: subprocess.Popen, workdir: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -272,11 +286,7 @@ class Figures:
 
 
 def measure(database: str, database_url: str, seconds: float) -> Figures:
-    model_server = delayed_model_server(MODEL_LATENCY_S)
-    model_server.handle_error = lambda *_: None  # calls of the deleted busy tasks are cut off mid-answer
-    model_url = f"http://127.0.0.1:{model_server.server_address[1]}/v1"
-    with tempfile.TemporaryDirectory(prefix="read-bench-") as work, \
-            local_stack(Path(work), database_url, model_url) as ports:
+    with stack_with_stand_in_models(database_url, MODEL_LATENCY_S, "read-bench-") as (work, ports):
         api, bare = (f"http://127.0.0.1:{ports[name]}" for name in ("gateway", "bare"))
         ids = seed_tasks(database_url)
         polled = ids[TASKS // 2]
@@ -289,14 +299,13 @@ def measure(database: str, database_url: str, seconds: float) -> Figures:
         wrk(f"{bare}/tasks/{polled}", 2)
         bare_idle, gateway_idle = wrk(f"{bare}/tasks/{polled}", seconds), wrk(f"{api}/tasks/{polled}", seconds)
         listing = wrk(f"{api}/tasks?limit=100", seconds)
-        pollers = wrk(api, POLL_FOR_S, POLLERS, poller_script(Path(work) / "pollers.lua", ids))
+        pollers = wrk(api, POLL_FOR_S, POLLERS, poller_script(work / "pollers.lua", ids))
 
-        busy = start_busy_tasks(api, Path(work))
+        busy = start_busy_tasks(api, work)
         bare_busy, gateway_busy = wrk(f"{bare}/tasks/{polled}", seconds), wrk(f"{api}/tasks/{polled}", seconds)
         held = still_busy(api, busy)
         for task_id in busy:
             httpx.delete(f"{api}/tasks/{task_id}")
-    model_server.shutdown()
     return Figures(database, bare_idle, gateway_idle, bare_busy, gateway_busy, held, listing, pollers)
 
 
@@ -332,8 +341,7 @@ def verdict(ok: bool) -> str:
 
 
 def report(figures: list[Figures], wall: float, stages: float) -> str:
-    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-             f"wrk with 16 connections, 2 threads.", ""]
+    lines = [f"Machine: {machine()}; wrk with 16 connections, 2 threads.", ""]
     for f in figures:
         lines += [
             f"### {f.database}",
@@ -378,16 +386,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    figures = []
-    for database in args.databases.split(","):
-        with benchmark_database(database) as (label, url):
-            figures.append(measure(label, url, args.seconds))
+    figures = measure_on_each(args.databases, lambda label, url: measure(label, url, args.seconds))
     with tempfile.TemporaryDirectory(prefix="read-bench-overhead-") as folder:
         wall, stages = overhead(Path(folder))
-    text = report(figures, wall, stages)
-    print(text)
-    if args.out:
-        write_report(args.out, SECTION, "bench.read_bench", __doc__, text)
+    publish(report(figures, wall, stages), args.out, SECTION, "bench.read_bench", __doc__)
 
 
 if __name__ == "__main__":

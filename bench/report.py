@@ -1,5 +1,8 @@
-"""Writing one benchmark's section of docs/benchmarks.md, leaving the others as they are."""
+"""A benchmark's results: printed, and written as its section of docs/benchmarks.md, leaving the others as
+they are."""
 
+import os
+import platform
 from pathlib import Path
 
 
@@ -18,3 +21,15 @@ def write_report(path: Path, heading: str, module: str, doc: str, results: str) 
     paragraphs), then its results."""
     method = doc.split("\n\n", 2)[2].strip()
     write_section(path, heading, f"{heading} (`python -m {module}`)\n\n{method}\n\n{results}\n")
+
+
+def publish(results: str, out: Path | None, heading: str, module: str, doc: str) -> None:
+    """Print `results`; given `out`, also write them there as the benchmark's section (see write_report)."""
+    print(results)
+    if out:
+        write_report(out, heading, module, doc, results)
+
+
+def machine() -> str:
+    """What the figures were measured on, for the report."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"

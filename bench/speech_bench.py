@@ -13,7 +13,6 @@ nears CPU time / threads. Targets: at least 10× faster than real time, peak RSS
 
 import argparse
 import os
-import platform
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +21,8 @@ import ctranslate2
 import faster_whisper
 import httpx
 
-from bench.report import write_report
+from bench.process_figures import cpu_seconds, peak_rss_bytes
+from bench.report import machine, publish
 from lite_models.config import LiteSettings
 from lite_models.speech import load_whisper
 from tests.support.processes import free_port, run_service
@@ -63,18 +63,6 @@ def audio_seconds(path: Path) -> float:
         return container.duration / av.time_base
 
 
-def peak_rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("VmHWM missing from /proc")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def word_recall(heard: str, said: str) -> float:
     def words(text: str) -> set[str]:
         return {w.strip(".,!?;:").lower() for w in text.split()} - {""}
@@ -112,12 +100,11 @@ def main() -> None:
     recall = word_recall(response.json()["text"], said)
     settings = LiteSettings()
     espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split()[3]
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-               f"faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, "
-               f"espeak-ng {espeak}")
+    versions = (f"{machine()}, faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, "
+                f"espeak-ng {espeak}")
     model = f"tiny.en int8, beam {settings.speech_beam_size}, {settings.speech_threads} threads"
     table = "\n".join([
-        f"### {seconds / 60:.1f} min of espeak-ng speech, {model} ({machine})",
+        f"### {seconds / 60:.1f} min of espeak-ng speech, {model} ({versions})",
         "",
         "| figure | value |",
         "|---|---|",
@@ -134,9 +121,7 @@ def main() -> None:
         f"{rtf:.1f}× real time (target ≥ 10×: {'met' if rtf >= 10 else 'missed'}); peak RSS "
         f"{rss / 2**30:.2f} GB (target < 1.5 GB: {'met' if rss < 1.5 * 2**30 else 'missed'}).",
     ])
-    print(table)
-    if args.out:
-        write_report(args.out, SECTION, "bench.speech_bench", __doc__, table)
+    publish(table, args.out, SECTION, "bench.speech_bench", __doc__)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,14 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import publish
 from orchestrator.clients.models import ModelClient
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
+from orchestrator.deployments import Deployments
 from orchestrator.pipeline import Pipeline, StageContext
+from orchestrator.stage_results import Checkpoints
 
+SECTION = "## Vision stage"
 TINY_JPEG = bytes.fromhex(
     "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a1f"
     "1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101011100ffc4001f0000"
@@ -72,14 +76,15 @@ async def vision_stage_seconds(base_url: str, frames: int, concurrency: int) -> 
         pass
 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=256)) as http:
-        pipeline = Pipeline(settings, InMemoryFrames(), ModelClient(http, concurrency, 60))
-        checkpoints = {"extracting_frames": {"media_id": "m", "frames": [
-            {"index": i, "timestamp": float(i), "width": 1, "height": 1} for i in range(frames)]}}
+        pipeline = Pipeline(settings, InMemoryFrames(), ModelClient(http, concurrency, 60),
+                            deployments=Deployments.from_settings(settings))
+        checkpoints = Checkpoints.from_stored({"extracting_frames": {"media_id": "m", "frames": [
+            {"index": i, "timestamp": float(i), "width": 1, "height": 1} for i in range(frames)]}})
         context = StageContext("bench", {"vision_quantization": "int4"}, checkpoints, report)
         started = time.perf_counter()
         output = await pipeline.analyze_vision(context)
         elapsed = time.perf_counter() - started
-    assert len(output.checkpoint["analyses"]) == frames
+    assert len(output.checkpoint.analyses) == frames
     return elapsed
 
 
@@ -108,13 +113,7 @@ def main() -> None:
         f"ours: {ours / floor:.2f}× the bound (target ≤ 1.2×: {'met' if ours / floor <= 1.2 else 'missed'}); "
         f"{sequential / ours:.1f}× faster than sequential calls.",
     ])
-    print(table)
-    if args.out:
-        text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmarks\n"
-        marker = "## Vision stage"
-        text = text.split(marker)[0].rstrip() + f"\n\n{marker} (`python -m bench.vision_bench`)\n\n"
-        text += (__doc__.split("\n\n", 2)[2].strip() + "\n\n" + table + "\n")
-        args.out.write_text(text, encoding="utf-8")
+    publish(table, args.out, SECTION, "bench.vision_bench", __doc__)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pytest
 
 from model_registry import load_registry, speech_deployment
 from model_registry.launch import gpu_shares, serve_argv
+from orchestrator.deployments import Deployments
 from tests.deploy import BIN, BY_NAME, COMPOSE_FILE, ROOT, env_of, settings_class, stages
 
 PROFILES = ("cpu", "gpu")
@@ -304,7 +305,7 @@ def test_service_urls_point_at_compose_services(config, monkeypatch):
         monkeypatch.delenv(name.upper(), raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, str(value))
-    deployments = cls().deployments()
+    deployments = Deployments.from_settings(cls())
     assert set(deployments) == {"vision", "text"}
     for tiers in deployments.values():
         for endpoint in tiers.values():

@@ -10,17 +10,15 @@ the overlays make.
 import shutil
 from urllib.parse import urlsplit
 
-import pytest
-
 from model_registry.launch import docker_argv, gpu_shares
 from model_registry.registry import load_registry, speech_deployment
+from orchestrator.deployments import Deployments
 from tests.deploy import test_kubernetes_network, test_kubernetes_render
 from tests.deploy.kubernetes_render import (
     DUMMY_SECRETS,
     K8S,
     LONG_RUNNING,
     NAMESPACE,
-    OVERLAYS,
     REGISTRY,
     SETTINGS,
     configmap_files,
@@ -43,17 +41,6 @@ from tests.deploy.kubernetes_render import (
     workloads,
 )
 from tests.deploy.network_policy_model import INTERNET, PRIVATE, Network, expected_paths
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def overlay(request) -> str:
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def docs(overlay) -> list[dict]:
-    return render(overlay)
-
 
 # ------------------------------------------------------------------------------ settings and scaling
 
@@ -115,7 +102,7 @@ def test_orchestrator_reaches_database_media_and_every_model(overlay, docs, monk
     orchestrator = objects(docs, "Deployment")["orchestrator"]
     container = containers(orchestrator)[0]
     settings, _ = settings_of(container, monkeypatch, configmap_files(docs, orchestrator, container, tmp_path / "o"))
-    deployments = settings.deployments()
+    deployments = Deployments.from_settings(settings)
     assert {role: set(tiers) for role, tiers in deployments.items()} == {"vision": {"int4", "int8", "fp16"},
                                                                           "text": {"int4", "int8", "fp16"}} \
         if overlay == "cpu" else {"vision": {"int4"}, "text": {"int4"}}

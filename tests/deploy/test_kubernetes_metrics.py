@@ -5,17 +5,13 @@ against what running services expose in tests/observability)."""
 
 import json
 
-import pytest
-
 from tests.deploy.kubernetes_render import (
     K8S,
-    OVERLAYS,
     container_ports,
     containers,
     objects,
     pod_labels,
     pod_template,
-    render,
     settings_of,
 )
 from tests.deploy.network_policy_model import Network
@@ -23,11 +19,6 @@ from tests.deploy.network_policy_model import Network
 DASHBOARD = K8S.parent / "grafana" / "video-analysis.json"
 SERVICES = {"gateway", "orchestrator", "media-service", "lite-models"}
 PROMETHEUS = ({"kubernetes.io/metadata.name": "monitoring"}, {"app.kubernetes.io/name": "prometheus"})
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def docs(request) -> list[dict]:
-    return render(request.param)
 
 
 def scraped(docs) -> dict[str, dict]:

@@ -6,11 +6,9 @@ Service lands on a declared container port, and the NetworkPolicies, evaluated a
 internet only for the pods that download (videos, model weights), and no private address ranges.
 """
 
-import pytest
 
 from tests.deploy.kubernetes_render import (
     LONG_RUNNING,
-    OVERLAYS,
     container_ports,
     matches,
     objects,
@@ -19,17 +17,6 @@ from tests.deploy.kubernetes_render import (
     workloads,
 )
 from tests.deploy.network_policy_model import INTERNET, PRIVATE, Network, expected_paths
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def overlay(request) -> str:
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def docs(overlay) -> list[dict]:
-    return render(overlay)
-
 
 # ------------------------------------------------------------------------------ services and exposure
 

@@ -15,7 +15,6 @@ from tests.deploy.kubernetes_render import (
     LONG_RUNNING,
     NAMESPACE,
     OUR_IMAGES,
-    OVERLAYS,
     VALIDATE,
     container_ports,
     containers,
@@ -26,17 +25,6 @@ from tests.deploy.kubernetes_render import (
     render_text,
     workloads,
 )
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def overlay(request) -> str:
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def docs(overlay) -> list[dict]:
-    return render(overlay)
-
 
 # ------------------------------------------------------------------------------------------ schema
 

@@ -1,13 +1,12 @@
 """Quantization tiers name deployed model servers: an undeployed tier is refused at submit."""
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from tests.support.http_server import send_json
-from tests.support.stack import Stack
+from tests.support.http_server import send_json, serving
+from tests.support.stack import Stack, running
 
 
 def test_undeployed_tier_is_refused_naming_the_deployed_ones(sqlite_url, tmp_path):
@@ -16,8 +15,7 @@ def test_undeployed_tier_is_refused_naming_the_deployed_ones(sqlite_url, tmp_pat
                  for role in ("vision", "text")}
     stack.extra_env["MODEL_ENDPOINTS"] = json.dumps(only_int4)
     stack.extra_env["RUN_WORKERS"] = "false"  # only the submit path is under test
-    try:
-        stack.start("lite", "orchestrator", "gateway")
+    with running(stack, "lite", "orchestrator", "gateway"):
         api = stack.url("gateway")
         refused = requests.post(f"{api}/analyze", json={
             "youtube_url": "https://example.com/v.mp4", "vision_quantization": "int8"})
@@ -33,8 +31,6 @@ def test_undeployed_tier_is_refused_naming_the_deployed_ones(sqlite_url, tmp_pat
         health = requests.get(f"{api}/health").json()
         assert health["status"] == "healthy" and health["active_tasks"] == 1
         assert health["gpu_available"] is False and health["gpu_name"] is None
-    finally:
-        stack.stop()
 
 
 class FakeGpuVllmModels(BaseHTTPRequestHandler):
@@ -52,20 +48,15 @@ class FakeGpuVllmModels(BaseHTTPRequestHandler):
 def test_health_reports_the_gpu_an_endpoint_declares(sqlite_url, tmp_path):
     """vLLM does not say which GPU it runs on over the OpenAI API; the endpoint's gpu_name is reported."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGpuVllmModels)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/v1"
     stack = Stack(database_url=sqlite_url, workdir=tmp_path)
     endpoints = {role: {"int4": {"base_url": base, "model": f"llama-{role}", "gpu_name": "NVIDIA H100 80GB HBM3"}}
                  for role in ("vision", "text")}
     stack.extra_env.update(MODEL_ENDPOINTS=json.dumps(endpoints), RUN_WORKERS="false")
-    try:
-        stack.start("orchestrator", "gateway")
+    with serving(server), running(stack, "orchestrator", "gateway"):
         health = requests.get(stack.url("gateway") + "/health").json()
         assert health["status"] == "healthy"
         assert health["gpu_available"] is True and health["gpu_name"] == "NVIDIA H100 80GB HBM3"
         server.shutdown()  # the model servers go away: no GPU is claimed for what cannot be reached
         health = requests.get(stack.url("gateway") + "/health").json()
         assert health["status"] == "degraded" and health["gpu_available"] is False
-    finally:
-        stack.stop()
-        server.server_close()

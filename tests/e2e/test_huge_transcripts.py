@@ -14,7 +14,7 @@ from service_common.contracts import TaskCreate
 from service_common.transcript_limits import clock
 from tests.support.http_server import serve_directory
 from tests.support.polling import wait_until
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 from tests.support.videos import make_video, write_video_page, write_vtt
 
 MAX_CUES = 400
@@ -58,32 +58,28 @@ def test_a_huge_track_is_cut_and_lists_stay_small_and_fast(sqlite_url, tmp_path)
     stack = Stack(database_url=sqlite_url, workdir=tmp_path, service_env={
         "media": {"MAX_TRANSCRIPT_CUES": str(MAX_CUES)},
         "orchestrator": {"MAX_TRANSCRIPT_CHARS": "1000", "MAX_SUMMARY_PARTS": str(MAX_PARTS)}})
-    with serve_directory(tmp_path) as base:
-        try:
-            stack.start()
-            api = stack.url("gateway")
-            submitted = httpx.post(f"{api}/analyze", json={"youtube_url": f"{base}/talk.html", "max_frames": 1})
-            result = _finished(api, submitted.json()["task_id"])
-            assert result["status"] == "completed", result["error"]
-            assert len(result["transcript_segments"]) == MAX_CUES
-            assert result["transcript_segments"][-1]["text"] == cues[MAX_CUES - 1][2]
-            notes = result["notes"]
-            cut_at = clock(cues[MAX_CUES][0])
-            assert f"the transcript was cut at {cut_at} after {MAX_CUES} cues (MAX_TRANSCRIPT_CUES)" in notes
-            assert f"the transcript was summarised in {MAX_PARTS} parts" in notes
-            assert any(n.endswith(f"parts; {MAX_PARTS} evenly spaced ones were summarised (MAX_SUMMARY_PARTS)")
-                       for n in notes)
+    with serve_directory(tmp_path) as base, running(stack):
+        api = stack.url("gateway")
+        submitted = httpx.post(f"{api}/analyze", json={"youtube_url": f"{base}/talk.html", "max_frames": 1})
+        result = _finished(api, submitted.json()["task_id"])
+        assert result["status"] == "completed", result["error"]
+        assert len(result["transcript_segments"]) == MAX_CUES
+        assert result["transcript_segments"][-1]["text"] == cues[MAX_CUES - 1][2]
+        notes = result["notes"]
+        cut_at = clock(cues[MAX_CUES][0])
+        assert f"the transcript was cut at {cut_at} after {MAX_CUES} cues (MAX_TRANSCRIPT_CUES)" in notes
+        assert f"the transcript was summarised in {MAX_PARTS} parts" in notes
+        assert any(n.endswith(f"parts; {MAX_PARTS} evenly spaced ones were summarised (MAX_SUMMARY_PARTS)")
+                   for n in notes)
 
-            _add_huge_tasks(sqlite_url, HUGE_TASKS)
-            started = time.monotonic()
-            listed = httpx.get(f"{api}/tasks", params={"limit": 100}, timeout=30)
-            elapsed = time.monotonic() - started
-            assert listed.status_code == 200, listed.text
-            page = listed.json()
-            assert page["total"] == HUGE_TASKS + 1
-            assert all(set(task) == GUIDE_LIST_FIELDS for task in page["tasks"])
-            assert elapsed < 2.0, f"GET /tasks took {elapsed:.1f} s"
-            internal = httpx.get(f"{stack.url('orchestrator')}/internal/tasks", params={"limit": 100}, timeout=30)
-            assert len(internal.content) < 5_000, "the orchestrator's list carries more than the list shows"
-        finally:
-            stack.stop()
+        _add_huge_tasks(sqlite_url, HUGE_TASKS)
+        started = time.monotonic()
+        listed = httpx.get(f"{api}/tasks", params={"limit": 100}, timeout=30)
+        elapsed = time.monotonic() - started
+        assert listed.status_code == 200, listed.text
+        page = listed.json()
+        assert page["total"] == HUGE_TASKS + 1
+        assert all(set(task) == GUIDE_LIST_FIELDS for task in page["tasks"])
+        assert elapsed < 2.0, f"GET /tasks took {elapsed:.1f} s"
+        internal = httpx.get(f"{stack.url('orchestrator')}/internal/tasks", params={"limit": 100}, timeout=30)
+        assert len(internal.content) < 5_000, "the orchestrator's list carries more than the list shows"

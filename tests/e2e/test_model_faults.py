@@ -13,7 +13,7 @@ import requests
 from service_common.http import longest_retry_wait
 from tests.support.fault_injecting_openai import MODEL
 from tests.support.http_server import serve_directory
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 from tests.support.videos import write_video_site
 
 MAX_ATTEMPTS = 2  # task attempts
@@ -32,9 +32,9 @@ def site(tmp_path_factory):
         yield f"{base}/{page}"
 
 
-def start_model_stack(database_url: str, workdir, model_base_url: str, media_url: str | None = None) -> Stack:
-    """Orchestrator and gateway, and a media service unless `media_url` names a running one; every model
-    tier of both roles is the fault server."""
+def running_model_stack(database_url: str, workdir, model_base_url: str, media_url: str | None = None):
+    """Orchestrator and gateway, and a media service unless `media_url` names a running one, running for the
+    block; every model tier of both roles is the fault server."""
     endpoint = {"int4": {"base_url": model_base_url, "model": MODEL}}
     orchestrator = {"MODEL_ENDPOINTS": json.dumps({"vision": endpoint, "text": endpoint}),
                     "MAX_ATTEMPTS": str(MAX_ATTEMPTS), "RETRY_BACKOFF_S": str(RETRY_BACKOFF_S),
@@ -42,22 +42,15 @@ def start_model_stack(database_url: str, workdir, model_base_url: str, media_url
     if media_url:
         orchestrator["MEDIA_SERVICE_URL"] = media_url
     stack = Stack(database_url=database_url, workdir=workdir, service_env={"orchestrator": orchestrator})
-    try:
-        stack.start(*(["media"] if media_url is None else []), "orchestrator", "gateway")
-    except BaseException:
-        print(stack.logs())
-        stack.stop()
-        raise
-    return stack
+    return running(stack, *(["media"] if media_url is None else []), "orchestrator", "gateway")
 
 
 @pytest.fixture(scope="module")
 def stack(fault_server, tmp_path_factory):
     """One stack on SQLite for the module: each test runs its own task against a freshly reset server."""
     workdir = tmp_path_factory.mktemp("stack")
-    stack = start_model_stack(f"sqlite:///{workdir / 'tasks.db'}", workdir, fault_server.base_url)
-    yield stack
-    stack.stop()
+    with running_model_stack(f"sqlite:///{workdir / 'tasks.db'}", workdir, fault_server.base_url) as stack:
+        yield stack
 
 
 def run_task(stack: Stack, site: str, timeout: float = 120) -> tuple[dict, float]:
@@ -151,12 +144,9 @@ def test_a_model_that_never_answers_fails_the_task_in_bounded_time(stack, fs, si
 
 def test_transient_faults_are_ridden_out_on_postgresql(stack, fs, site, postgres_url, tmp_path):
     # Its own orchestrator and gateway on PostgreSQL; the media service (and its cache) is the module's.
-    on_postgres = start_model_stack(postgres_url, tmp_path, fs.base_url, media_url=stack.url("media"))
-    try:
+    with running_model_stack(postgres_url, tmp_path, fs.base_url, media_url=stack.url("media")) as on_postgres:
         fs.control(faults=[{"reset": True}, {"status": 503, "retry_after": "1"}, {"delay_s": 0},
                            {"status": 429}])
         result, _ = run_task(on_postgres, site)
         assert result["status"] == "completed", result["error"]
         assert quiet_stats(fs)["requests"] == 3 + 2  # vision: two faults, then an answer; text: one, then one
-    finally:
-        on_postgres.stop()

@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +16,8 @@ def client(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("openai")
     stack = Stack(database_url=f"sqlite:///{workdir / 'tasks.db'}", workdir=workdir,
                   extra_env={"RUN_WORKERS": "false"})
-    try:
-        stack.start("lite", "orchestrator", "gateway")
+    with running(stack, "lite", "orchestrator", "gateway"):
         yield OpenAI(base_url=stack.url("gateway") + "/v1", api_key="unused", max_retries=0)
-    finally:
-        stack.stop()
 
 
 def test_models_lists_the_deployed_models(client):

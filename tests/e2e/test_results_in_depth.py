@@ -2,15 +2,14 @@
 uploads, and speech-to-text as the transcript chain's last resort."""
 
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from tests.support.http_server import send_json, serve_directory
-from tests.support.stack import Stack
+from tests.support.http_server import send_json, serve_directory, serving
+from tests.support.stack import Stack, running
 from tests.support.videos import DEFAULT_CUES, make_video, write_video_site
 
 
@@ -35,8 +34,7 @@ def finish(api: str, task_id: str, timeout: float = 120) -> dict:
 def test_frames_carry_timestamps_and_images_and_the_transcript_its_segments(sqlite_url, tmp_path, site):
     _, base = site
     stack = Stack(database_url=sqlite_url, workdir=tmp_path)
-    try:
-        stack.start()
+    with running(stack):
         api = stack.url("gateway")
         task_id = requests.post(f"{api}/analyze", json={
             "youtube_url": f"{base}/watch.html", "max_frames": 4, "frame_strategy": "uniform"}).json()["task_id"]
@@ -57,8 +55,6 @@ def test_frames_carry_timestamps_and_images_and_the_transcript_its_segments(sqli
         assert [(s["start"], s["end"], s["text"]) for s in segments] == [
             (pytest.approx(start, abs=0.01), pytest.approx(end, abs=0.01), text) for start, end, text in DEFAULT_CUES]
         assert result["progress"] is None
-    finally:
-        stack.stop()
 
 
 class FakeWhisperServer(BaseHTTPRequestHandler):
@@ -83,13 +79,11 @@ class FakeWhisperServer(BaseHTTPRequestHandler):
 def test_uploaded_file_without_subtitles_is_transcribed_by_speech_to_text(sqlite_url, tmp_path):
     video = make_video(tmp_path / "talk.mp4", seconds=6, with_audio=True)
     whisper = ThreadingHTTPServer(("127.0.0.1", 0), FakeWhisperServer)
-    threading.Thread(target=whisper.serve_forever, daemon=True).start()
     stt = {"base_url": f"http://127.0.0.1:{whisper.server_address[1]}/v1", "model": "whisper-large-v3"}
     stack = Stack(database_url=sqlite_url, workdir=tmp_path,
                   service_env={"orchestrator": {"SPEECH_TO_TEXT": json.dumps(stt), "SPEECH_CHUNK_S": "4",
                                                  "SPEECH_OVERLAP_S": "0"}})
-    try:
-        stack.start()
+    with serving(whisper), running(stack):
         api = stack.url("gateway")
         with open(video, "rb") as handle:
             uploaded = requests.post(f"{api}/uploads", files={"file": ("talk.mp4", handle, "video/mp4")})
@@ -106,10 +100,6 @@ def test_uploaded_file_without_subtitles_is_transcribed_by_speech_to_text(sqlite
         # Two windows of at most 4 s, each segment moved onto the video's clock.
         assert [s["start"] for s in result["transcript_segments"]] == [0.5, 4.5]
         assert len(FakeWhisperServer.windows) == 2
-    finally:
-        stack.stop()
-        whisper.shutdown()
-        whisper.server_close()
 
 
 class ThrottledVideoOrigin(BaseHTTPRequestHandler):
@@ -139,11 +129,9 @@ def test_download_progress_is_reported_on_the_task(sqlite_url, tmp_path):
     assert len(ThrottledVideoOrigin.video) > 600_000  # several seconds at the throttled rate
     origin = ThreadingHTTPServer(("127.0.0.1", 0), ThrottledVideoOrigin)
     origin.daemon_threads = True
-    threading.Thread(target=origin.serve_forever, daemon=True).start()
     stack = Stack(database_url=sqlite_url, workdir=tmp_path,
                   service_env={"orchestrator": {"PROGRESS_INTERVAL_S": "0.3"}})
-    try:
-        stack.start()
+    with serving(origin), running(stack):
         api = stack.url("gateway")
         url = f"http://127.0.0.1:{origin.server_address[1]}/big.mp4"
         task_id = requests.post(f"{api}/analyze", json={"youtube_url": url, "max_frames": 2}).json()["task_id"]
@@ -160,7 +148,3 @@ def test_download_progress_is_reported_on_the_task(sqlite_url, tmp_path):
         assert seen, "no download progress was ever shown"
         assert all(p["stage"] == "downloading" and p["total_bytes"] == len(ThrottledVideoOrigin.video) for p in seen)
         assert 0 < seen[0]["fraction"] < 1 and seen[0]["downloaded_bytes"] < len(ThrottledVideoOrigin.video)
-    finally:
-        stack.stop()
-        origin.shutdown()
-        origin.server_close()

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 from tests.support.videos import DEFAULT_CUES
 
 TERMINAL = {"completed", "failed"}
@@ -37,15 +37,8 @@ checkStatus();
 @pytest.fixture
 def stack(database_url, tmp_path):
     """The whole system on PostgreSQL (as deployed) and on SQLite (the default of `make run`)."""
-    stack = Stack(database_url=database_url, workdir=tmp_path)
-    try:
-        stack.start()
+    with running(Stack(database_url=database_url, workdir=tmp_path)) as stack:
         yield stack
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
 
 
 def wait_for_terminal(api: str, task_id: str, timeout: float = 120.0) -> dict:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.support.speech import spoken_timeline, spoken_video
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack, running, running_stack
 from tests.support.standin_speech_server import SpeechScript, noisy_video, soundtrack, standin_speech_server
 from tests.support.videos import FFMPEG, make_video
 
@@ -31,11 +31,8 @@ def speech(tmp_path_factory):
         stack = Stack(database_url=f"sqlite:///{workdir / 'tasks.db'}", workdir=workdir, service_env={"orchestrator": {
             "SPEECH_TO_TEXT": json.dumps(stt), "SPEECH_CHUNK_S": "8", "SPEECH_OVERLAP_S": "2",
             "MODEL_CONCURRENCY": str(CONCURRENCY)}})
-        try:
-            stack.start()
+        with running(stack):
             yield stack, script, workdir
-        finally:
-            stack.stop()
 
 
 def use(script: SpeechScript, **behaviour) -> SpeechScript:

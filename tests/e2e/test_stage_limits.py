@@ -1,12 +1,12 @@
 """No task stays in a running status forever: a stage over its time limit fails the task clearly."""
 
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from tests.support.stack import Stack
+from tests.support.http_server import serving
+from tests.support.stack import Stack, running
 
 
 class TricklingVideoOrigin(BaseHTTPRequestHandler):
@@ -42,11 +42,9 @@ class TricklingVideoOrigin(BaseHTTPRequestHandler):
 def test_a_download_over_its_stage_limit_fails_the_task(sqlite_url, tmp_path):
     origin = ThreadingHTTPServer(("127.0.0.1", 0), TricklingVideoOrigin)
     origin.daemon_threads = True
-    threading.Thread(target=origin.serve_forever, daemon=True).start()
     stack = Stack(database_url=sqlite_url, workdir=tmp_path,
                   service_env={"orchestrator": {"DOWNLOAD_TIMEOUT_S": "3"}, "media": {"DOWNLOAD_TIMEOUT_S": "60"}})
-    try:
-        stack.start()
+    with serving(origin), running(stack):
         api = stack.url("gateway")
         url = f"http://127.0.0.1:{origin.server_address[1]}/slow.mp4"
         task_id = requests.post(f"{api}/analyze", json={"youtube_url": url}).json()["task_id"]
@@ -62,7 +60,3 @@ def test_a_download_over_its_stage_limit_fails_the_task(sqlite_url, tmp_path):
             time.sleep(0.1)
         assert TricklingVideoOrigin.open_responses == 0
         assert requests.get(f"{api}/health").json()["status"] == "healthy"
-    finally:
-        stack.stop()
-        origin.shutdown()
-        origin.server_close()

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from tests.support.processes import REPO
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 
 ALICE, BOB, CAROL = "alice-key-0001-secret", "bob-key-0002-secret", "carol-key-0003-secret"
 KEYS = f"alice:{ALICE},bob:{BOB},carol:{CAROL}"
@@ -27,14 +27,8 @@ def stack(module_postgres_url, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("api-keys")
     stack = Stack(database_url=module_postgres_url, workdir=workdir, extra_env={
         "API_KEYS": KEYS, "RUN_WORKERS": "false", "ACTIVE_TASKS_PER_KEY": str(QUOTA), "RATE_LIMIT": "1000/minute"})
-    try:
-        stack.start("orchestrator", "gateway")
+    with running(stack, "orchestrator", "gateway"):
         yield stack
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")
@@ -144,15 +138,11 @@ def test_racing_submits_never_exceed_the_quota(api, clean):
 def test_request_rate_is_limited_per_key(module_postgres_url, tmp_path):
     stack = Stack(database_url=module_postgres_url, workdir=tmp_path,
                   extra_env={"API_KEYS": KEYS, "RUN_WORKERS": "false", "RATE_LIMIT": "5/minute"})
-    try:
-        stack.start("orchestrator", "gateway")
-        with httpx.Client(base_url=stack.url("gateway"), timeout=20) as api:
-            codes = [api.get("/tasks", headers=bearer(ALICE)).status_code for _ in range(5)]
-            limited = api.get("/tasks", headers=bearer(ALICE))
-            others = api.get("/tasks", headers=bearer(BOB))
-            health = api.get("/health")
-    finally:
-        stack.stop()
+    with running(stack, "orchestrator", "gateway"), httpx.Client(base_url=stack.url("gateway"), timeout=20) as api:
+        codes = [api.get("/tasks", headers=bearer(ALICE)).status_code for _ in range(5)]
+        limited = api.get("/tasks", headers=bearer(ALICE))
+        others = api.get("/tasks", headers=bearer(BOB))
+        health = api.get("/health")
     assert codes == [200] * 5
     assert limited.status_code == 429, limited.text
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
@@ -164,12 +154,8 @@ def test_request_rate_is_limited_per_key(module_postgres_url, tmp_path):
 def test_without_keys_the_rate_is_limited_per_client_address(module_postgres_url, tmp_path):
     stack = Stack(database_url=module_postgres_url, workdir=tmp_path,
                   extra_env={"RUN_WORKERS": "false", "RATE_LIMIT": "3/minute"})
-    try:
-        stack.start("orchestrator", "gateway")
-        with httpx.Client(base_url=stack.url("gateway"), timeout=20) as api:
-            codes = [api.get("/tasks").status_code for _ in range(4)]
-    finally:
-        stack.stop()
+    with running(stack, "orchestrator", "gateway"), httpx.Client(base_url=stack.url("gateway"), timeout=20) as api:
+        codes = [api.get("/tasks").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
 
 

@@ -1,76 +1,17 @@
 """Shared fixtures: videos made at test time, a counting origin server on 127.0.0.1, the service."""
 
 import subprocess
-import threading
-import time
 from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.http_server import serving
+from tests.support.counting_origin import counting_server
 from tests.support.processes import free_port, run_service
 from tests.support.videos import FFMPEG, make_video, write_video_page, write_vtt
 
 CLIP_SECONDS = 6.0
 WEBM_SECONDS = 4.0
-
-
-class CountingHandler(SimpleHTTPRequestHandler):
-    """Static files, /status/<code>/..., and /slow.mp4 that never finishes; counts requests by path.
-
-    As a proxy (GET of an absolute URL) it serves the URL's path from the same files.
-    """
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        with self.server.lock:
-            self.server.gets[self.path] = self.server.gets.get(self.path, 0) + 1
-        if "://" in self.path:
-            self.path = urlsplit(self.path).path
-        if self.path.startswith("/status/"):
-            self.send_error(int(self.path.split("/")[2]))
-            return
-        if self.path.startswith("/slow"):
-            self.send_response(200)
-            self.send_header("Content-Type", "video/mp4")
-            self.send_header("Content-Length", "10000000")
-            self.end_headers()
-            self.wfile.write(b"\0" * 1024)
-            self.wfile.flush()
-            time.sleep(20)
-            return
-        super().do_GET()
-
-
-class CountingServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, root: Path):
-        super().__init__(("127.0.0.1", 0), partial(CountingHandler, directory=str(root)))
-        self.lock = threading.Lock()
-        self.gets: dict[str, int] = {}
-        self.connections = 0
-
-    def verify_request(self, request, client_address) -> bool:
-        with self.lock:
-            self.connections += 1
-        return True
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-@contextmanager
-def counting_server(root: Path, server_class: type[CountingServer] = CountingServer):
-    with serving(server_class(root)) as server:
-        yield server
 
 
 def make_webm(path: Path, seconds: float) -> Path:

@@ -1,14 +1,12 @@
-"""An origin for download policy, progress and cache tests: the counting origin of conftest.py
+"""An origin for download policy, progress and cache tests: the counting origin (tests/support/counting_origin.py)
 plus /chunked/<file> (no Content-Length), /throttled/<file> (sent slowly, so a download can be
 watched half-way) and /redirect/<file> (302 to /<file>). It counts the GETs whose whole body
 reached the client: the downloads, as opposed to yt-dlp's look at the first bytes."""
 
-from functools import partial
 from pathlib import Path
 
+from tests.support.counting_origin import CountingHandler, CountingServer, counting_server
 from tests.support.http_server import send_throttled
-
-from .conftest import CountingHandler, CountingServer, counting_server
 
 THROTTLE_CHUNK = 32 * 1024
 THROTTLE_PAUSE_S = 0.03  # about 1 MB/s
@@ -33,10 +31,6 @@ class PolicyHandler(CountingHandler):
             return
         super().do_GET()
 
-    def _count(self) -> None:
-        with self.server.lock:
-            self.server.gets[self.path] = self.server.gets.get(self.path, 0) + 1
-
     def _sent_whole(self) -> None:
         with self.server.lock:
             self.server.full_sends[self.path] = self.server.full_sends.get(self.path, 0) + 1
@@ -55,9 +49,8 @@ class PolicyHandler(CountingHandler):
 
 
 class PolicyServer(CountingServer):
-    def __init__(self, root: Path):
-        super().__init__(root)
-        self.RequestHandlerClass = partial(PolicyHandler, directory=str(root))
+    def __init__(self, root: Path, handler: type[PolicyHandler] = PolicyHandler):
+        super().__init__(root, handler=handler)
         self.full_sends: dict[str, int] = {}
 
 

@@ -12,54 +12,25 @@
 
 import re
 import subprocess
-import threading
 from contextlib import contextmanager
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from tests.support.http_server import serving
+from tests.support.counting_origin import counting_server
 from tests.support.netguard import breaches, guarded_pids, netguard_env
 from tests.support.videos import FFMPEG, make_video, write_vtt
 
-from .conftest import CountingHandler, media_service_process
+from .conftest import media_service_process
 from .download_fixtures import PolicyHandler, PolicyServer
 
 TIMEOUT = 60
 SEGMENT = re.compile(r"^(segment\d+\.ts)$", re.MULTILINE)
 
 
-class Sinkhole(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, root: Path, host: str):
-        super().__init__((host, 0), partial(CountingHandler, directory=str(root)))
-        self.host = host
-        self.connections = 0
-        self.gets: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    def verify_request(self, request, client_address) -> bool:
-        with self.lock:
-            self.connections += 1
-        return True
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.server_address[1]}"
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-
-@contextmanager
 def sinkhole(root: Path, host: str):
-    with serving(Sinkhole(root, host)) as server:
-        yield server
+    return counting_server(root, host=host)
 
 
 class HopHandler(PolicyHandler):
@@ -79,16 +50,8 @@ class HopHandler(PolicyHandler):
         self.end_headers()
 
 
-class HopServer(PolicyServer):
-    def __init__(self, root: Path):
-        super().__init__(root)
-        self.RequestHandlerClass = partial(HopHandler, directory=str(root))
-
-
-@contextmanager
 def hop_origin(root: Path):
-    with serving(HopServer(root)) as server:
-        yield server
+    return counting_server(root, PolicyServer, handler=HopHandler)
 
 
 def hops_url(origin_base: str, codes: str, target: str) -> str:

@@ -9,8 +9,8 @@ import httpx
 import numpy as np
 import pytest
 
-from media_service import audio
-from media_service.audio import NoAudio, StartPastEnd, WindowTooLong, audio_info, write_wav
+from media_service.transcripts import audio
+from media_service.transcripts.audio import NoAudio, StartPastEnd, WindowTooLong, audio_info, write_wav
 from tests.support.videos import FFMPEG, make_video
 
 from .conftest import counting_server

@@ -6,22 +6,19 @@ Every process runs with the test-only network safety net: nothing leaves loopbac
 
 import json
 import shutil
-import threading
 from contextlib import ExitStack, contextmanager
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
-from media_service.policy import media_id_for_key
-from media_service.store import media_id_for
-from tests.support.http_server import serving
+from media_service.fetch.policy import media_id_for_key
+from media_service.store.media_store import media_id_for
+from tests.support.counting_origin import CountingHandler, CountingServer, counting_server
 from tests.support.netguard import breaches, netguard_env
 from tests.support.videos import make_video, write_video_page
 
-from .conftest import CountingHandler, counting_server, media_service_process
+from .conftest import media_service_process
 from .ssrf_fixtures import TIMEOUT, guarded_service
 
 # Path pairs (site A, site B): the pages of each pair have the same file-name stem, so yt-dlp's
@@ -44,20 +41,6 @@ class PageHandler(CountingHandler):
     extensions_map = {**CountingHandler.extensions_map, "": "text/html"}
 
 
-class Site(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, root: Path, host: str, port: int):
-        super().__init__((host, port), partial(PageHandler, directory=str(root)))
-        self.root, self.host = root, host
-        self.lock = threading.Lock()
-        self.gets: dict[str, int] = {}
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.server_address[1]}"
-
-
 def write_site(root: Path, title: str, seconds: float, size: str) -> Path:
     make_video(root / "clip.mp4", seconds=seconds, size=size)
     for a_page, b_page in PAGE_PAIRS:
@@ -75,9 +58,9 @@ def two_sites_on_one_port(root_a: Path, root_b: Path):
     """Site A on 127.0.0.1 and site B on 127.0.0.2, at the same port: only the host tells them apart."""
     for _attempt in range(20):
         with ExitStack() as stack:
-            a = stack.enter_context(serving(Site(root_a, "127.0.0.1", 0)))
+            a = stack.enter_context(counting_server(root_a, host="127.0.0.1", handler=PageHandler))
             try:
-                b = stack.enter_context(serving(Site(root_b, "127.0.0.2", a.server_address[1])))
+                b = stack.enter_context(counting_server(root_b, host="127.0.0.2", port=a.port, handler=PageHandler))
             except OSError:  # that port is taken on 127.0.0.2: try another
                 continue
             yield a, b
@@ -138,7 +121,7 @@ def ok(response) -> dict:
     return response.json()
 
 
-def assert_is_the_video_of(result: dict, site: Site, page: str) -> None:
+def assert_is_the_video_of(result: dict, site: CountingServer, page: str) -> None:
     clip = site.root / Path(page).parent.relative_to("/") / "clip.mp4"
     title = "Site A board meeting" if site.host == "127.0.0.1" else "Site B product demo"
     assert result["video_info"]["title"] == title
@@ -163,7 +146,7 @@ def test_pages_with_the_same_names_on_two_sites_get_their_own_videos(service, si
     assert again["media_id"] == first["media_id"]
 
 
-def write_store_of_the_earlier_rule(media_dir: Path, site_a: Site, url_b: str) -> str:
+def write_store_of_the_earlier_rule(media_dir: Path, site_a: CountingServer, url_b: str) -> str:
     """Site A's video stored under the key the earlier rule gave it, "html5mediaembed:watch-1", and
     site B's URL pointing at it, as happened when site B's page was asked for after site A's."""
     poisoned = media_id_for_key("html5mediaembed:watch-1")

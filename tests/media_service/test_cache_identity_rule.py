@@ -4,9 +4,9 @@ aliases that follow. The same rule at work in the service: test_cache_identity.p
 import pytest
 from yt_dlp.extractor import gen_extractor_classes, get_info_extractor
 
-from media_service.extractor_trust import bound_to_host, id_names_the_video, trusted_id
-from media_service.policy import media_id_for_key, media_key
-from media_service.store import MediaStore
+from media_service.fetch.extractor_trust import bound_to_host, id_names_the_video, trusted_id
+from media_service.fetch.policy import media_id_for_key, media_key
+from media_service.store.media_store import MediaStore
 
 EXTRACTORS = list(gen_extractor_classes())
 YOUTUBE_SPELLINGS = [

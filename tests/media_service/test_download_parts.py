@@ -9,8 +9,9 @@ import av
 import httpx
 import pytest
 
-from media_service.download_worker import _ydl_options
-from media_service.policy import PolicyRefusal, joined, separate_streams
+from media_service.fetch.incidents import Incidents
+from media_service.fetch.policy import PolicyRefusal, joined, separate_streams
+from media_service.fetch.ytdlp_options import download_options
 from tests.support.http_server import serve_directory
 from tests.support.videos import FFMPEG
 
@@ -55,7 +56,7 @@ def test_one_file_when_that_is_as_good(formats, max_height):
 
 
 def test_the_size_limit_counts_both_parts():
-    hook = _ydl_options({"max_bytes": 1000, "out_dir": "/nonexistent"})["progress_hooks"][0]
+    hook = download_options({"max_bytes": 1000, "out_dir": "/nonexistent"}, Incidents())["progress_hooks"][0]
     hook({"filename": "part.f398.mp4", "downloaded_bytes": 700, "status": "finished"})
     hook({"filename": "part.f251.webm", "downloaded_bytes": 200})
     with pytest.raises(PolicyRefusal):

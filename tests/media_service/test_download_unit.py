@@ -4,9 +4,8 @@ import asyncio
 
 import pytest
 
-from media_service.download import KeyedLocks
-from media_service.extractor_trust import trusted_id
-from media_service.policy import (
+from media_service.fetch.extractor_trust import trusted_id
+from media_service.fetch.policy import (
     LIVE_REFUSAL,
     Limits,
     duration_refusal,
@@ -15,8 +14,9 @@ from media_service.policy import (
     media_id_for_key,
     media_key,
 )
-from media_service.progress import ProgressBoard
-from media_service.store import MediaStore
+from media_service.fetch.progress import ProgressBoard
+from media_service.keyed_locks import KeyedLocks
+from media_service.store.media_store import MediaStore
 
 LIMITS = Limits(max_bytes=100 * 2**20, max_duration_s=4 * 3600)
 

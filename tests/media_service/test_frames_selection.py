@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from media_service.decoding import NoVideoStream, UnreadableVideo, open_video
-from media_service.pictures import scaled_size
-from media_service.scenes import Keyframe, Signature, choose
-from media_service.selection import extract_frames, probe_video
+from media_service.frames.decoding import NoVideoStream, UnreadableVideo, open_video
+from media_service.frames.pictures import scaled_size
+from media_service.frames.scenes import Keyframe, Signature, choose
+from media_service.frames.selection import extract_frames, probe_video
 from tests.support.videos import FFMPEG, make_video
 
 BITS = 12

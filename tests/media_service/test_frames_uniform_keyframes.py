@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from media_service.decode_budget import DecodeBudget, decode_budget
-from media_service.decoding import open_video
-from media_service.selection import keyframe_reach
+from media_service.decode.budget import DecodeBudget, decode_budget
+from media_service.frames.decoding import open_video
+from media_service.frames.selection import keyframe_reach
 
 from .test_frames_selection import assert_true_timestamps, make_numbered_video, run
 

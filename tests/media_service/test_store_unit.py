@@ -1,7 +1,7 @@
 """Store layout rules and the subtitle list, without a server."""
 
-from media_service.download_worker import _subtitles
-from media_service.store import MediaStore, media_id_for
+from media_service.fetch.video_download import subtitle_tracks
+from media_service.store.media_store import MediaStore, media_id_for
 
 
 def test_media_id_is_stable_and_safe():
@@ -39,7 +39,7 @@ def test_subtitle_list_keeps_readable_formats_and_drops_live_chat():
         },
         "automatic_captions": {"en": [{"ext": "srv3", "url": "u5"}, {"ext": "srt", "url": "u6"}]},
     }
-    assert _subtitles(info) == [
+    assert subtitle_tracks(info) == [
         {"language": "en", "ext": "vtt", "url": "u2", "automatic": False},
         {"language": "fr", "ext": "ttml", "url": "u4", "automatic": False},
         {"language": "en", "ext": "srt", "url": "u6", "automatic": True},

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from media_service.inventory import inventory
-from media_service.store import LAST_USED, RECORD, Kept, MediaStore, epoch_us, iso_utc, media_id_for
+from media_service.store.inventory import inventory
+from media_service.store.media_store import LAST_USED, RECORD, Kept, MediaStore, epoch_us, iso_utc, media_id_for
 
 
 def stored(store: MediaStore, name: str, size: int = 100) -> str:

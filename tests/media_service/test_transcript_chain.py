@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from media_service import transcripts
 from media_service.config import MediaSettings
-from media_service.transcripts import fetch_transcript
-from media_service.worker_client import failure as worker_failure
+from media_service.errors import MediaError
+from media_service.transcripts import chain
+from media_service.transcripts.chain import fetch_transcript
 from service_common.contracts import SubtitleTrack, TranscriptRequest
 from tests.support.videos import DEFAULT_CUES, FFMPEG, make_video, write_vtt
 
@@ -49,7 +49,7 @@ def track(language: str, automatic: bool = False, ext: str = "vtt") -> SubtitleT
 
 
 def run_chain(monkeypatch, tmp_path, worker: FakeWorker, video: Path | None = None, **request):
-    monkeypatch.setattr(transcripts, "run_job", worker)
+    monkeypatch.setattr(chain, "run_job", worker)
     body = TranscriptRequest(**{"url": YOUTUBE_URL, **request})
     return asyncio.run(fetch_transcript(body, None, MediaSettings(media_dir=tmp_path), tmp_path, video))
 
@@ -64,7 +64,7 @@ def test_youtube_note_then_subtitles(monkeypatch, tmp_path):
 
 
 def test_a_failed_track_gives_way_to_the_next_and_is_not_final(monkeypatch, tmp_path):
-    failure = worker_failure("fetching the de subtitles (vtt) failed: Connection reset by peer", 502, True)
+    failure = MediaError("fetching the de subtitles (vtt) failed: Connection reset by peer", 502, True)
     blocked = {"segments": [], "note": "YouTube blocked the request from this server's IP; set a proxy", "final": False}
     worker = FakeWorker(youtube=blocked, files={track("de").url: failure, track("de", True).url: VTT})
     outcome = run_chain(

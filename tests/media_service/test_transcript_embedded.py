@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from media_service.embedded_subtitles import ass_event_text, read_embedded_subtitles
+from media_service.transcripts.embedded_subtitles import ass_event_text, read_embedded_subtitles
 from tests.support.videos import DEFAULT_CUES, FFMPEG, make_video, write_vtt
 
 SRT = (

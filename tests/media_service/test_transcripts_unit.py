@@ -4,9 +4,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from media_service.fetch_errors import clean_message, http_failure
-from media_service.languages import normalize_language, wanted_languages
-from media_service.transcripts import choose_track, parse_subtitles, snippets_to_segments, youtube_video_id
+from media_service.fetch.failures import clean_message, http_failure
+from media_service.transcripts.chain import choose_track, youtube_video_id
+from media_service.transcripts.languages import normalize_language, wanted_languages
+from media_service.transcripts.subtitle_formats import parse_subtitles
+from media_service.transcripts.youtube_captions import snippets_to_segments
 from service_common.contracts import SubtitleTrack
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from media_service.youtube_captions import choose_youtube_transcript, fetch_youtube_captions
+from media_service.transcripts.youtube_captions import choose_youtube_transcript, fetch_youtube_captions
 
 VIDEO_ID = "dQw4w9WgXcQ"
 API_KEY = "AIzaRecordedKey_0123456789"

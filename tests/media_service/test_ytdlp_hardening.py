@@ -16,7 +16,8 @@ import pytest
 from yt_dlp.downloader import get_suitable_downloader
 from yt_dlp.downloader.external import ExternalFD, FFmpegFD
 
-from media_service.download_worker import _fetch_options, _ydl_options
+from media_service.fetch.incidents import Incidents
+from media_service.fetch.ytdlp_options import download_options, fetch_options
 from tests.support.netguard import netguard_env
 from tests.support.processes import REPO
 from tests.support.videos import FFMPEG
@@ -43,7 +44,9 @@ def test_the_dependency_floor_says_so():
     assert _version(floor) >= YT_DLP_FLOOR
 
 
-@pytest.mark.parametrize("options", [_ydl_options(JOB), _fetch_options(JOB)], ids=["download", "fetch"])
+@pytest.mark.parametrize(
+    "options", [download_options(JOB, Incidents()), fetch_options(JOB, Incidents())], ids=["download", "fetch"]
+)
 def test_no_programs_credentials_or_cookies(options):
     assert options.get("postprocessors", []) == []
     assert not {"exec_cmd", "exec_before_dl_cmd", "netrc_cmd", "netrc_location", "cookiesfrombrowser"} & set(options)
@@ -56,13 +59,13 @@ def test_no_programs_credentials_or_cookies(options):
 
 def test_a_failed_fragment_fails_the_download():
     # Skipping it would turn a refused segment into a gap, and the refusal into a vaguer error.
-    assert _ydl_options(JOB)["skip_unavailable_fragments"] is False
+    assert download_options(JOB, Incidents())["skip_unavailable_fragments"] is False
 
 
 @pytest.mark.parametrize("protocol", ["http", "https", "m3u8", "m3u8_native", "http_dash_segments"])
 def test_every_protocol_is_downloaded_by_yt_dlp_itself(protocol):
     # An external downloader (curl, aria2c, ffmpeg) would connect where the audit hook cannot see.
-    options = _ydl_options(JOB)
+    options = download_options(JOB, Incidents())
     info = {"url": f"https://example.invalid/v.{'m3u8' if 'm3u8' in protocol else 'mp4'}", "protocol": protocol}
     downloader = get_suitable_downloader(info, options)
     assert not issubclass(downloader, ExternalFD) and downloader is not FFmpegFD, downloader
@@ -73,19 +76,19 @@ def test_curl_cffi_is_not_installed():
     assert importlib.util.find_spec("curl_cffi") is None
     import yt_dlp
 
-    with yt_dlp.YoutubeDL(_fetch_options(JOB)) as ydl:
+    with yt_dlp.YoutubeDL(fetch_options(JOB, Incidents())) as ydl:
         handlers = set(ydl._request_director.handlers)
     assert handlers and not any("curl" in name.lower() for name in handlers), handlers
 
 
 UNGUARDED_CALLS = """
 import json, sys
-from media_service import download_worker as w
+from media_service.fetch import process as w
 job = json.loads(sys.argv[1])
 outcomes = {}
 for name in ("download", "fetch", "youtube_transcript"):
     try:
-        getattr(w, name)(job)
+        getattr(w, name)(job, w.Incidents())
         outcomes[name] = "ran"
     except w.UnguardedFetch as exc:
         outcomes[name] = str(exc)
@@ -137,7 +140,7 @@ def test_plugins_and_config_files_are_ignored(site, tmp_path):
         job = {**JOB, "action": "download", "url": f"{origin.base}/clip.mp4", "out_dir": str(out)}
         job |= {"result_path": str(tmp_path / "result.json"), "allow_cidrs": ["127.0.0.1/32"], "max_bytes": 2**25}
         subprocess.run(
-            [sys.executable, "-P", "-m", "media_service.download_worker"],
+            [sys.executable, "-P", "-m", "media_service.fetch.process"],
             input=json.dumps(job) + "\ngo\n", text=True, env=env, cwd=home, timeout=60, check=True,
             capture_output=True,
         )
@@ -186,7 +189,7 @@ def test_only_protocols_that_yt_dlp_fetches_itself_are_downloaded(url, refused):
     # rtmp, rtsp and mms go to ffmpeg or rtmpdump, whose connections the audit hook never sees.
     from yt_dlp.utils import determine_protocol
 
-    from media_service.policy import protocol_refusal
+    from media_service.fetch.policy import protocol_refusal
 
     reason = protocol_refusal({"url": url}, determine_protocol)
     assert reason == (f"the video is served over {refused}, which the service does not fetch" if refused else None)

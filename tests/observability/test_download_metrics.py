@@ -7,8 +7,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from media_service.config import MediaSettings
-from media_service.download import Downloader
-from media_service.store import MediaStore
+from media_service.fetch.downloader import Downloader
+from media_service.store.media_store import MediaStore
 from service_common.contracts import DownloadRequest
 from service_common.errors import ServiceError
 

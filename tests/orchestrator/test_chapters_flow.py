@@ -14,9 +14,11 @@ from orchestrator.clients.media import MediaClient
 from orchestrator.clients.models import ModelClient
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
 from orchestrator.db import create_db_engine, create_session_factory
+from orchestrator.deployments import Deployments
 from orchestrator.migrate import MIGRATIONS, upgrade_to_head
 from orchestrator.pipeline import Pipeline, StageContext
 from orchestrator.queue import claim_next_task, complete_task, save_checkpoint
+from orchestrator.stage_results import Checkpoints
 from orchestrator.tasks import create_task, get_task
 from service_common.contracts import Chapter, TaskCreate, TaskStatus
 from tests.support.fault_injecting_openai import MODEL
@@ -40,16 +42,17 @@ async def _no_progress(_progress: dict) -> None:
 def analyze_text(models_url: str, duration: float | None) -> dict:
     endpoint = ModelEndpoint(base_url=models_url, model=MODEL)
     settings = OrchestratorSettings(model_endpoints={"text": {"int4": endpoint}, "vision": {"int4": endpoint}})
-    ctx = StageContext("t", {"text_quantization": "int4", "language": "Klingon"}, {
-        "downloading": {"video_info": {"title": "Energy talk", "duration": duration}},
+    ctx = StageContext("t", {"text_quantization": "int4", "language": "Klingon"}, Checkpoints.from_stored({
+        "downloading": {"media_id": "m1", "video_info": {"title": "Energy talk", "duration": duration}},
         "extracting_transcript": {"text": "Welcome. Prices fall.", "segments": SEGMENTS, "language": "en"},
-        "extracting_frames": {"frames": [{"index": 0, "timestamp": 90.0}]},
-        "analyzing_vision": {"analyses": ["A chart."]}}, _no_progress)
+        "extracting_frames": {"media_id": "m1", "frames": [{"index": 0, "timestamp": 90.0, "width": 64, "height": 36}]},
+        "analyzing_vision": {"analyses": ["A chart."]}}), _no_progress)
 
     async def run():
         async with httpx.AsyncClient() as http:
             pipeline = Pipeline(settings, MediaClient(http, "http://127.0.0.1:9"),
-                                ModelClient(http, per_endpoint=2, call_timeout_s=10))
+                                ModelClient(http, per_endpoint=2, call_timeout_s=10),
+                                deployments=Deployments.from_settings(settings))
             return await pipeline.analyze_text(ctx)
 
     return asyncio.run(run())
@@ -59,7 +62,7 @@ def store_text_stage(sessions, output) -> str:
     """Run the stored side of the text stage on a new task, as a worker does; returns the task id."""
     record, _ = create_task(sessions, TaskCreate(youtube_url="https://example.com/talk.mp4"))
     claim = claim_next_task(sessions, "worker", lease_s=30)
-    save_checkpoint(sessions, claim, TaskStatus.ANALYZING_TEXT, output.checkpoint, **output.result_fields)
+    save_checkpoint(sessions, claim, TaskStatus.ANALYZING_TEXT, output)
     complete_task(sessions, claim)
     return record.task_id
 
@@ -70,7 +73,7 @@ def test_key_points_and_chapters_flow_into_the_task_answer(fs, sessions):
     assert fs.stats()["requests"] == 1
     expected = [Chapter(start=0, end=70, title="Welcome", summary="The host says hello."),
                 Chapter(start=70, end=125, title="Prices", summary="Prices fall. Folded in.")]
-    assert output.checkpoint["chapters"] == [c.model_dump() for c in expected]  # a resumed task keeps them
+    assert output.checkpoint.model_dump()["chapters"] == [c.model_dump() for c in expected]  # a resumed task keeps them
 
     task = get_task(sessions, store_text_stage(sessions, output))
     assert task.status == TaskStatus.COMPLETED
@@ -81,7 +84,7 @@ def test_key_points_and_chapters_flow_into_the_task_answer(fs, sessions):
 
 def test_chapters_of_a_video_of_unknown_length_end_at_the_last_time_the_material_shows(fs):
     fs.control(reply=json.dumps(ANSWER))
-    chapters = analyze_text(fs.base_url, duration=None).result_fields["chapters"]
+    chapters = analyze_text(fs.base_url, duration=None).results.columns()["chapters"]
     assert [(c["start"], c["end"], c["title"]) for c in chapters] == [(0.0, 70.0, "Welcome"), (70.0, 90.0, "Prices")]
 
 

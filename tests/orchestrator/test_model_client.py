@@ -54,3 +54,20 @@ def test_a_silent_model_server_is_cut_off_at_the_deadline(silent_server):
     elapsed = time.monotonic() - started
     assert len(held) == 3  # three attempts, each cut off
     assert elapsed < 0.5 * 3 + 10  # attempts plus capped backoff, not forever
+
+
+def test_a_model_card_is_the_servers_entry_for_the_endpoints_model():
+    listing = {"data": ["not a card", {"id": "other"}, {"id": "llama", "max_model_len": 8192}]}
+
+    async def run() -> tuple:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json=listing))
+        async with httpx.AsyncClient(transport=transport) as http:
+            models = ModelClient(http, per_endpoint=1, call_timeout_s=5)
+            served = ModelEndpoint(base_url="http://models/v1", model="llama")
+            return (await models.model_card(served),
+                    await models.model_card(served.model_copy(update={"model": "absent"})))
+
+    assert asyncio.run(run()) == ({"id": "llama", "max_model_len": 8192}, None)
+    one = ModelEndpoint(base_url="http://models/v1", model="llama", api_key="a")
+    assert one.server_key == one.model_copy(update={"api_key": "b", "gpu_name": "H100"}).server_key
+    assert one.server_key != one.model_copy(update={"model": "other"}).server_key

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from lite_models.questions import read_question
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
 from orchestrator.db import create_db_engine, create_session_factory
+from orchestrator.deployments import Deployments
 from orchestrator.migrate import upgrade_to_head
 from orchestrator.models import Task
 from orchestrator.passages import (
@@ -190,7 +191,7 @@ def _task(sessions, owner: str = "alice", **columns) -> str:
 
 def _questions(sessions, model: RecordingTextModel) -> Questions:
     settings = OrchestratorSettings(model_endpoints={"text": TIERS, "vision": TIERS})
-    return Questions(settings, sessions, model)
+    return Questions(settings, sessions, model, Deployments.from_settings(settings))
 
 
 def test_a_long_videos_question_shows_the_model_only_the_passages_that_match(task_store):

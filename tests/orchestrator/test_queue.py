@@ -20,8 +20,9 @@ from orchestrator.queue import (
     release_unstarted,
     save_checkpoint,
 )
+from orchestrator.stage_results import Checkpoints, ExtractedFrames, StageOutput, downloaded
 from orchestrator.tasks import count_active, create_task, delete_task, get_task, list_tasks
-from service_common.contracts import TaskCreate, TaskStatus
+from service_common.contracts import DownloadResult, TaskCreate, TaskStatus, VideoInfo
 from tests.support.invariants import assert_invariants
 
 
@@ -73,16 +74,18 @@ def test_expired_lease_is_taken_over_and_the_old_worker_is_fenced_off(sessions):
     task = new_task(sessions)
     old = claim_next_task(sessions, "old", lease_s=0.2)
     enter_stage(sessions, old, TaskStatus.DOWNLOADING)
-    save_checkpoint(sessions, old, TaskStatus.DOWNLOADING, {"media_id": "m1"}, video_info={"title": "t"})
+    download = DownloadResult(media_id="m1", video_info=VideoInfo(title="t"))
+    save_checkpoint(sessions, old, TaskStatus.DOWNLOADING, downloaded(download))
     assert claim_next_task(sessions, "new", lease_s=30) is None  # lease still valid
     time.sleep(0.3)
     new = claim_next_task(sessions, "new", lease_s=30)
     assert new.task_id == task.task_id and new.attempt == 2
-    assert new.checkpoints == {"downloading": {"media_id": "m1"}}  # resumes after the finished stage
+    assert new.checkpoints == Checkpoints(downloading=download)  # resumes after the finished stage
     for late_write in (
         lambda: extend_lease(sessions, old, 30),
         lambda: enter_stage(sessions, old, TaskStatus.EXTRACTING_FRAMES),
-        lambda: save_checkpoint(sessions, old, TaskStatus.EXTRACTING_FRAMES, {"frames": []}),
+        lambda: save_checkpoint(sessions, old, TaskStatus.EXTRACTING_FRAMES,
+                                StageOutput(ExtractedFrames(media_id="m1", frames=[]))),
         lambda: complete_task(sessions, old),
         lambda: fail_task(sessions, old, "late"),
     ):

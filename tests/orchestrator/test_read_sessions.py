@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import event, update
 
 from orchestrator.db import create_db_engine, create_session_factory
+from orchestrator.media_usage import media_in_use
 from orchestrator.migrate import upgrade_to_head
 from orchestrator.models import Task
 from orchestrator.queue import claim_next_task, report_progress
-from orchestrator.tasks import create_task, get_task, list_tasks, media_in_use, read_task
+from orchestrator.tasks import create_task, get_task, list_tasks, read_task
 from service_common.contracts import TaskCreate
 from tests.support.postgres import postgres_cluster
 

@@ -12,7 +12,9 @@ from orchestrator.clients.media import MediaClient
 from orchestrator.clients.models import ModelClient
 from orchestrator.clients.speech import SpeechClient
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
+from orchestrator.deployments import Deployments
 from orchestrator.pipeline import Pipeline, StageContext
+from orchestrator.stage_results import Checkpoints
 from tests.support.http_server import send_json, serving
 from tests.support.standin_speech_server import SpeechScript, standin_speech_server
 
@@ -50,15 +52,17 @@ async def _no_progress(_progress: dict) -> None:
 
 
 def _transcribe(script: SpeechScript, media_handler, **settings):
-    ctx = StageContext("t", {"youtube_url": "upload://x"}, {"downloading": {"media_id": "m1", "subtitles": []}},
+    ctx = StageContext("t", {"youtube_url": "upload://x"},
+                       Checkpoints.from_stored({"downloading": {"media_id": "m1", "video_info": {}, "subtitles": []}}),
                        _no_progress)
 
     async def run(media_url: str, speech_url: str):
         async with httpx.AsyncClient() as http:
             models = ModelClient(http, per_endpoint=2, call_timeout_s=10)
             speech = SpeechClient(models, ModelEndpoint(base_url=speech_url, model="whisper-standin"))
-            pipeline = Pipeline(OrchestratorSettings(speech_chunk_s=8, **settings), MediaClient(http, media_url),
-                                models, speech)
+            config = OrchestratorSettings(speech_chunk_s=8, **settings)
+            pipeline = Pipeline(config, MediaClient(http, media_url), models, speech,
+                                deployments=Deployments.from_settings(config))
             return await pipeline.extract_transcript(ctx)
 
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), media_handler)) as media, \
@@ -69,8 +73,8 @@ def _transcribe(script: SpeechScript, media_handler, **settings):
 def test_an_undecodable_audio_track_gives_a_note_and_no_transcript():
     script = SpeechScript()
     output = _transcribe(script, MediaWithBrokenAudio)
-    assert output.result_fields["transcript"] is None and output.result_fields["transcript_segments"] is None
-    assert output.result_fields["notes"] == [f"no transcript from the audio: reading the audio failed: {UNDECODABLE}"]
+    assert output.results.transcript is None and output.results.transcript_segments is None
+    assert output.results.notes == [f"no transcript from the audio: reading the audio failed: {UNDECODABLE}"]
     assert script.calls == []
 
 
@@ -85,7 +89,7 @@ def test_speech_to_text_slower_than_the_stage_allows_gives_a_note_and_no_transcr
     started = time.monotonic()
     output = _transcribe(SpeechScript(delay_s=8.0), media, transcript_timeout_s=2)
     assert time.monotonic() - started < 6
-    assert output.result_fields["transcript"] is None
-    assert output.result_fields["notes"] == [
+    assert output.results.transcript is None
+    assert output.results.notes == [
         "no transcript from the audio: speech-to-text did not finish within the transcript stage's time limit "
         "(2 s, TRANSCRIPT_TIMEOUT_S)"]

@@ -7,6 +7,7 @@ import pytest
 
 from orchestrator.clients.speech import _timed_items
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
+from orchestrator.deployments import Deployments
 from orchestrator.speech_windows import (
     HeardSegment,
     drop_doubted,
@@ -94,16 +95,17 @@ def test_known_hallucinations_are_dropped_only_when_the_model_doubts_them_or_are
 
 def test_the_speech_server_is_the_lite_server_by_default_and_speech_to_text_wins():
     lite = OrchestratorSettings(lite_models_url="http://127.0.0.1:9/v1")
-    assert lite.speech_endpoint() == ModelEndpoint(base_url="http://127.0.0.1:9/v1", model="lite-speech")
+    assert Deployments.from_settings(lite).speech == ModelEndpoint(base_url="http://127.0.0.1:9/v1",
+                                                                   model="lite-speech")
     named = OrchestratorSettings(speech_model_name="lite-ears")
-    assert named.speech_endpoint().model == "lite-ears"
+    assert Deployments.from_settings(named).speech.model == "lite-ears"
     own = ModelEndpoint(base_url="http://127.0.0.1:7/v1", model="whisper-large-v3")
-    assert OrchestratorSettings(speech_to_text=own, model_backend="vllm").speech_endpoint() == own
+    assert Deployments.from_settings(OrchestratorSettings(speech_to_text=own, model_backend="vllm")).speech == own
     # Deployments that list a speech role use it; deployments without one have no speech-to-text.
     text = ModelEndpoint(base_url="http://127.0.0.1:5/v1", model="llama")
     with_speech = {"text": {"int4": text}, "speech": {"int8": own}}
-    assert OrchestratorSettings(model_endpoints=with_speech).speech_endpoint() == own
-    assert OrchestratorSettings(model_endpoints={"text": {"int4": text}}).speech_endpoint() is None
+    assert Deployments.from_settings(OrchestratorSettings(model_endpoints=with_speech)).speech == own
+    assert Deployments.from_settings(OrchestratorSettings(model_endpoints={"text": {"int4": text}})).speech is None
 
 
 def test_times_an_answer_gives_past_its_window_are_kept_within_it():

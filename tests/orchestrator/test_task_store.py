@@ -7,11 +7,13 @@ import pytest
 from sqlalchemy import update
 
 from orchestrator.clock import utcnow
+from orchestrator.media_usage import media_in_use
 from orchestrator.models import Task
 from orchestrator.queue import LeaseLost, claim_next_task, complete_task, enter_stage, save_checkpoint, still_owned
 from orchestrator.retention import StoredMedia, choose_media_to_delete, parse_listing
-from orchestrator.tasks import IdempotencyConflict, create_task, delete_task, list_tasks, media_in_use
-from service_common.contracts import TaskCreate, TaskStatus
+from orchestrator.stage_results import downloaded
+from orchestrator.tasks import IdempotencyConflict, create_task, delete_task, list_tasks
+from service_common.contracts import DownloadResult, TaskCreate, TaskStatus, VideoInfo
 
 
 def test_the_same_key_and_body_give_the_same_task(sessions):
@@ -60,7 +62,8 @@ def test_tasks_name_the_media_they_need(sessions):
     uploaded, _ = create_task(sessions, TaskCreate(youtube_url="upload://" + "a" * 32))
     claim = claim_next_task(sessions, "w", lease_s=30)
     assert claim.task_id == running.task_id and still_owned(sessions, claim)
-    save_checkpoint(sessions, claim, TaskStatus.DOWNLOADING, {"media_id": "b" * 32})
+    save_checkpoint(sessions, claim, TaskStatus.DOWNLOADING,
+                    downloaded(DownloadResult(media_id="b" * 32, video_info=VideoInfo())))
     assert media_in_use(sessions) == {"a" * 32, "b" * 32}
     complete_task(sessions, claim)
     assert media_in_use(sessions) == {"a" * 32}  # a finished task keeps its media only until retention

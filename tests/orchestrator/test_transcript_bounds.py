@@ -11,7 +11,9 @@ import httpx
 from orchestrator.clients.media import MediaClient
 from orchestrator.clients.models import ModelClient
 from orchestrator.config import ModelEndpoint, OrchestratorSettings
+from orchestrator.deployments import Deployments
 from orchestrator.pipeline import Pipeline, StageContext
+from orchestrator.stage_results import Checkpoints
 from orchestrator.summarize import evenly_spaced
 from service_common.contracts import TranscriptResult, TranscriptSegment
 from service_common.transcript_limits import capped_transcript, clock
@@ -31,7 +33,8 @@ def _pipeline(models_url: str, media: MediaClient | None = None, **settings) -> 
                                   **settings)
     http = httpx.AsyncClient()
     models = ModelClient(http, per_endpoint=4, call_timeout_s=10)
-    return Pipeline(config, media or MediaClient(http, "http://127.0.0.1:9"), models), http
+    return Pipeline(config, media or MediaClient(http, "http://127.0.0.1:9"), models,
+                    deployments=Deployments.from_settings(config)), http
 
 
 async def _no_progress(_progress: dict) -> None:
@@ -54,9 +57,9 @@ def test_summary_calls_stop_at_max_summary_parts_with_a_note(fs):
     fs.control(reply=PART_REPLY)
     segments = _segments(400)  # about 27,000 characters: 30-odd parts of 1,000
     transcript = {"text": " ".join(s["text"] for s in segments), "segments": segments, "language": "en"}
-    ctx = StageContext("t", {"text_quantization": "int4"}, {
-        "downloading": {"video_info": {"title": "Energy talk"}}, "extracting_transcript": transcript,
-        "extracting_frames": {"frames": []}, "analyzing_vision": {"analyses": []}}, _no_progress)
+    ctx = StageContext("t", {"text_quantization": "int4"}, Checkpoints.from_stored({
+        "downloading": {"media_id": "m1", "video_info": {"title": "Energy talk"}}, "extracting_transcript": transcript,
+        "extracting_frames": {"media_id": "m1", "frames": []}, "analyzing_vision": {"analyses": []}}), _no_progress)
 
     async def run():
         pipeline, http = _pipeline(fs.base_url, max_transcript_chars=1000, max_summary_parts=4)
@@ -65,12 +68,12 @@ def test_summary_calls_stop_at_max_summary_parts_with_a_note(fs):
 
     output = asyncio.run(run())
     assert fs.stats()["requests"] == 4 + 1  # four parts, then the whole
-    notes = output.result_fields["notes"]
+    notes = output.results.notes
     assert notes[0] == "the transcript was summarised in 4 parts"
     needed = int(notes[1].split(" needed ")[1].split()[0])
     assert needed > 4
     assert notes[1] == f"the transcript needed {needed} parts; 4 evenly spaced ones were summarised (MAX_SUMMARY_PARTS)"
-    assert output.result_fields["summary"] == "This part covers energy prices."
+    assert output.results.summary == "This part covers energy prices."
 
 
 @contextmanager
@@ -97,7 +100,8 @@ def test_an_oversized_transcript_from_the_media_service_is_cut_before_it_is_stor
     oversized = {"text": " ".join(s["text"] for s in segments), "segments": segments, "language": "en",
                  "source": "subtitles", "notes": ["YouTube captions are disabled for this video"]}
     ctx = StageContext("t", {"youtube_url": "https://example.com/v"},
-                       {"downloading": {"media_id": "m1", "subtitles": []}}, _no_progress)
+                       Checkpoints.from_stored({"downloading": {"media_id": "m1", "video_info": {}, "subtitles": []}}),
+                       _no_progress)
 
     async def run(base: str):
         pipeline, http = _pipeline(fs.base_url, max_transcript_cues=250, max_transcript_text_chars=1_000_000)
@@ -107,13 +111,13 @@ def test_an_oversized_transcript_from_the_media_service_is_cut_before_it_is_stor
 
     with media_answering(oversized) as base:
         output = asyncio.run(run(base))
-    fields = output.result_fields
+    fields = output.results.columns()
     assert fields["transcript_segments"] == segments[:250]
     assert fields["transcript"] == " ".join(s["text"] for s in segments[:250])
     assert fields["notes"] == ["YouTube captions are disabled for this video",
                                f"the transcript was cut at {clock(segments[250]['start'])} after 250 cues "
                                "(MAX_TRANSCRIPT_CUES)"]
-    assert len(output.checkpoint["segments"]) == 250 and output.checkpoint["text"] == fields["transcript"]
+    assert len(output.checkpoint.segments) == 250 and output.checkpoint.text == fields["transcript"]
 
 
 def test_text_without_segments_is_cut_between_words():

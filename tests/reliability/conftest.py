@@ -1,6 +1,6 @@
 """Fixtures of the reliability tests: a small test video and clusters of real processes on PostgreSQL."""
 
-from contextlib import contextmanager
+from functools import partial
 
 import pytest
 
@@ -18,14 +18,4 @@ def small_video(tmp_path_factory):
 def cluster_factory(postgres_url, tmp_path):
     """`with cluster_factory(workers, fault_delay_s=…, env=…) as cluster:` runs a whole cluster in the
     test's own database; when the block fails, every process's log tail is printed."""
-
-    @contextmanager
-    def start(workers: dict[str, dict[str, str]], fault_delay_s: float = 0.0, env: dict[str, str] | None = None):
-        with run_cluster(postgres_url, tmp_path, workers, fault_delay_s, env) as cluster:
-            try:
-                yield cluster
-            except BaseException:
-                print(cluster.stack.logs())
-                raise
-
-    return start
+    return partial(run_cluster, postgres_url, tmp_path)

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 
 BODY = {"youtube_url": "http://127.0.0.1:9/clip.mp4", "max_frames": 4}
 
@@ -17,11 +17,8 @@ def gateway(module_postgres_url, tmp_path_factory):
     # to what the ones before them left.
     stack = Stack(database_url=module_postgres_url, workdir=tmp_path_factory.mktemp("idempotency"),
                   service_env={"orchestrator": {"RUN_WORKERS": "false"}})
-    try:
-        stack.start("orchestrator", "gateway")
+    with running(stack, "orchestrator", "gateway"):
         yield stack.url("gateway")
-    finally:
-        stack.stop()
 
 
 def total(gateway: str) -> int:

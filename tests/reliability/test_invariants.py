@@ -8,8 +8,9 @@ from orchestrator.db import create_db_engine, create_session_factory
 from orchestrator.migrate import upgrade_to_head
 from orchestrator.models import Task, TaskEvent
 from orchestrator.queue import claim_next_task, complete_task, enter_stage, save_checkpoint
+from orchestrator.stage_results import ExtractedFrames, FrameDescriptions, StageOutput, TaskSummary
 from orchestrator.tasks import create_task
-from service_common.contracts import STAGES, TaskCreate
+from service_common.contracts import STAGES, DownloadResult, TaskCreate, TaskStatus, TranscriptResult, VideoInfo
 from tests.support.invariants import check_invariants
 
 
@@ -21,6 +22,16 @@ def sessions(sqlite_url):
     engine.dispose()
 
 
+# The least each stage stores: what is checked here is the task's history, not its results.
+BARE_CHECKPOINTS = {
+    TaskStatus.DOWNLOADING: DownloadResult(media_id="m", video_info=VideoInfo()),
+    TaskStatus.EXTRACTING_FRAMES: ExtractedFrames(media_id="m", frames=[]),
+    TaskStatus.EXTRACTING_TRANSCRIPT: TranscriptResult(),
+    TaskStatus.ANALYZING_VISION: FrameDescriptions(analyses=[]),
+    TaskStatus.ANALYZING_TEXT: TaskSummary(),
+}
+
+
 def finished_task(sessions) -> str:
     """A task run through every stage by one worker, the way the workers do it."""
     created = create_task(sessions, TaskCreate(youtube_url="https://example.com/v.mp4"))
@@ -28,7 +39,7 @@ def finished_task(sessions) -> str:
     claim = claim_next_task(sessions, "w1", lease_s=30)
     for stage in STAGES:
         enter_stage(sessions, claim, stage)
-        save_checkpoint(sessions, claim, stage, {})
+        save_checkpoint(sessions, claim, stage, StageOutput(BARE_CHECKPOINTS[stage]))
     complete_task(sessions, claim)
     return task_id
 

@@ -12,7 +12,7 @@ off (0), so floods of requests are answered on their merits rather than with 429
 import psycopg
 import pytest
 
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 
 ALICE_KEY = "alice-key-0001-secret"
 BOB_KEY = "bob-key-0002-secret"
@@ -37,15 +37,9 @@ def bearer(key: str) -> dict[str, str]:
 def security_stack(module_postgres_url, tmp_path_factory):
     """Orchestrator (no workers), media service, an open gateway and a keyed one ("gateway-keyed")."""
     stack = Stack(database_url=module_postgres_url, workdir=tmp_path_factory.mktemp("security"), extra_env=STACK_ENV)
-    try:
-        stack.start("orchestrator", "media", "gateway")
+    with running(stack, "orchestrator", "media", "gateway"):
         stack.start_named("gateway-keyed", "gateway", env={"API_KEYS": API_KEYS})
         yield stack
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from orchestrator.db import create_db_engine, create_session_factory
 from orchestrator.models import Task, TaskEvent
 
 from .fault_injecting_openai import FaultServer, run_fault_server
-from .stack import Stack
+from .stack import Stack, running
 
 TERMINAL = ("completed", "failed")
 MODEL_STAGES = ("analyzing_vision", "analyzing_text")
@@ -197,26 +197,30 @@ def model_endpoints(base_url: str) -> str:
     return json.dumps({"vision": {"int4": endpoint}, "text": {"int4": endpoint}})
 
 
+def start_cluster(stack: Stack, workers: dict[str, dict[str, str]]) -> None:
+    """The media service and the orchestrators named by `workers`, then the gateway."""
+    # Start-up is mostly imports, CPU-bound: two at a time halves the wait on a small machine without
+    # pushing each past its start-up deadline. The gateway comes last: its health check asks the orchestrator.
+    with ThreadPoolExecutor(2) as pool:
+        started = [pool.submit(stack.start_named, "media", "media")]
+        started += [pool.submit(stack.start_named, name, "orchestrator", own) for name, own in workers.items()]
+        for future in started:
+            future.result()
+    stack.start_named("gateway", "gateway")
+
+
 @contextmanager
 def run_cluster(database_url: str, workdir: Path, workers: dict[str, dict[str, str]], fault_delay_s: float = 0.0,
                 env: dict[str, str] | None = None):
     """Media service, orchestrators named by `workers` (name -> its own extra env; GATEWAY_WORKER must be
-    one of them) and the gateway. Yields a Cluster; every process is stopped on exit."""
+    one of them) and the gateway. Yields a Cluster; every process is stopped on exit, and when the block
+    fails, every process's log tail is printed."""
     assert GATEWAY_WORKER in workers
     with ExitStack() as exit_stack:
         faults = exit_stack.enter_context(run_fault_server(fault_delay_s))
         stack = Stack(database_url=database_url, workdir=workdir,
                       extra_env={**CLUSTER_ENV, "MODEL_ENDPOINTS": model_endpoints(faults.base_url), **(env or {})})
-        exit_stack.callback(stack.stop)
-        # Start-up is mostly imports, CPU-bound: two at a time halves the wait on a small machine without
-        # pushing each past its start-up deadline. The gateway comes last: its health check asks the orchestrator.
-        with ThreadPoolExecutor(2) as pool:
-            started = [pool.submit(stack.start_named, "media", "media")]
-            started += [pool.submit(stack.start_named, name, "orchestrator", own)
-                        for name, own in workers.items()]
-            for future in started:
-                future.result()
-        stack.start_named("gateway", "gateway")
+        exit_stack.enter_context(running(stack, start=lambda: start_cluster(stack, workers)))
         cluster = Cluster(stack, faults, list(workers))
         exit_stack.callback(cluster.close)
         yield cluster

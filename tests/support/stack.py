@@ -2,6 +2,7 @@
 
 import contextlib
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,15 +83,28 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(workdir: Path, *names: str, database_url: str | None = None, **settings):
-    """A Stack of `names` (every service when none), on SQLite in `workdir` unless `database_url` says
-    otherwise, stopped when the block ends; its logs are printed when the block fails."""
-    stack = Stack(database_url=database_url or f"sqlite:///{workdir / 'tasks.db'}", workdir=workdir, **settings)
+def running(stack: Stack, *names: str, start: Callable[[], object] | None = None,
+            more_logs: Callable[[], str] | None = None):
+    """Starts `names` of `stack` (every service when none; `start()` instead, when given), yields the stack
+    and stops it when the block ends. When the block fails, the services' logs (and `more_logs()`) are
+    printed first: a failure of a whole system is read from what its processes said."""
     try:
-        stack.start(*names)
+        if start is None:
+            stack.start(*names)
+        else:
+            start()
         yield stack
     except BaseException:
         print(stack.logs())
+        if more_logs is not None:
+            print(more_logs())
         raise
     finally:
         stack.stop()
+
+
+def running_stack(workdir: Path, *names: str, database_url: str | None = None, **settings):
+    """A Stack of `names` (every service when none), on SQLite in `workdir` unless `database_url` says
+    otherwise, running (see `running`) for the block."""
+    stack = Stack(database_url=database_url or f"sqlite:///{workdir / 'tasks.db'}", workdir=workdir, **settings)
+    return running(stack, *names)

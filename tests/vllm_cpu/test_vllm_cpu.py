@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.support.http_server import serve_directory
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running
 from tests.support.videos import write_video_site
 from tests.vllm_cpu.server import build_env, tail, vllm_server
 
@@ -148,8 +148,7 @@ def test_a_whole_task_through_gateway_orchestrator_and_vllm_ends_cleanly(vision_
                              # vLLM keeps a core busy; the stack's 3 s lease (for crash tests) can lapse
                              # during a model call on 2 cores and hand the task to a retry.
                              "LEASE_S": "30", "MAX_ATTEMPTS": "1"})
-    try:
-        stack.start()
+    with running(stack, more_logs=lambda: tail(log)):
         api = stack.url("gateway")
         task_id = requests.post(f"{api}/analyze", json={"youtube_url": f"{site}/watch.html", "max_frames": 3},
                                 timeout=30).json()["task_id"]
@@ -173,9 +172,3 @@ def test_a_whole_task_through_gateway_orchestrator_and_vllm_ends_cleanly(vision_
         assert requests.get(f"{api}/health", timeout=10).status_code == 200
         # Every frame and the summary went to the real server.
         assert _chat_calls(log) - calls_before >= 4, (calls_before, _chat_calls(log))
-    except BaseException:
-        print(stack.logs())
-        print(tail(log))
-        raise
-    finally:
-        stack.stop()

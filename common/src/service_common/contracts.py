@@ -20,6 +20,8 @@ TranscriptSource = Literal[
     "speech_to_text",
 ]
 UPLOAD_SCHEME = "upload://"  # `youtube_url` may be upload://<upload_id> for a file sent to POST /uploads
+# The longest video URL accepted anywhere: the gateway refuses longer ones, and the media service too.
+MAX_URL_LENGTH = 2048
 # The largest `offset` a task list accepts: far beyond any real list, and inside every database's integers.
 MAX_OFFSET = 1_000_000_000
 

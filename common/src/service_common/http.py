@@ -1,4 +1,4 @@
-"""Outbound HTTP between services: one way to turn answers into errors, one retry policy."""
+"""Outbound HTTP between services: one way to turn answers into errors, one retry policy, one way to send a key."""
 
 import math
 from collections.abc import Awaitable, Callable
@@ -69,6 +69,11 @@ def error_from_exception(exc: Exception, what: str) -> TransientError:
         return TransientError(f"{what}: no answer in time ({type(exc).__name__})")
     reason = str(exc) or type(exc).__name__
     return TransientError(f"{what}: could not be reached ({reason})")
+
+
+def bearer_auth(api_key: str | None) -> dict[str, str]:
+    """The header that carries an API key to a model server (OpenAI's `Authorization: Bearer`); none without a key."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 DEFAULT_ATTEMPTS = 3

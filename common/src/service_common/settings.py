@@ -1,8 +1,8 @@
 """Settings base shared by every service: environment variables, comma-separated lists."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -14,6 +14,12 @@ def _split_csv(value: object) -> object:
 
 # A list given in the environment as "a,b,c" (an empty string is an empty list).
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+
+
+def listen_port(variable: str, default: int) -> Any:
+    """A settings field for the port a service listens on, read from the service's own variable
+    (ORCHESTRATOR_PORT, ...): a launcher that gives every process the same PORT moves none of them."""
+    return Field(default=default, ge=1, le=65535, validation_alias=variable)
 
 
 class ServiceSettings(BaseSettings):

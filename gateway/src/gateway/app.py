@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 import httpx
-import uvicorn
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -17,9 +16,10 @@ from service_common.logging import configure_logging, write_in_background
 from service_common.metrics import request_metrics
 from service_common.observability import NO_NATIVE_TELEMETRY, TASK_IN_PATH, observe_requests
 from service_common.request_context import OUTGOING_HOOKS
-from service_common.slow_clients import HttpProtocol
+from service_common.serving import serve
 from service_common.startup import settle_heap
 
+from .clients.models import RouteCache
 from .config import GatewaySettings
 from .errors import install_error_handlers
 from .live_progress import TaskFeeds
@@ -142,6 +142,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.api_keys = api_keys
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.task_feeds = TaskFeeds(settings.events_heartbeat_s)
+    app.state.model_routes = RouteCache()
     # Added first, so they run inside CORS: their answers carry the CORS headers a browser needs to read them.
     app.add_middleware(FastPath, method="GET", path=tasks.TASK_PATH, handler=tasks.read_task,
                        route="/tasks/{task_id}")
@@ -174,7 +175,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 def main() -> None:
     settings = GatewaySettings()
     _configure_logging(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, http=HttpProtocol, log_config=None)
+    serve(create_app(settings), settings.host, settings.port, log_config=None)
 
 
 if __name__ == "__main__":

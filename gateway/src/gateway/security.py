@@ -135,15 +135,19 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+def identify_request(request: Request, presented: str | None) -> str:
+    """`identify_caller` with this app's keys and rate limiter, the request's address as the client."""
+    client = request.client.host if request.client else "unknown"
+    return identify_caller(request.app.state.api_keys, request.app.state.rate_limiter, presented, client)
+
+
 async def authenticated_caller(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> str:
     """The caller's owner name ("" without API_KEYS), after the key and rate checks."""
-    presented = bearer.credentials if bearer is not None else api_key
-    client = request.client.host if request.client else "unknown"
-    return identify_caller(request.app.state.api_keys, request.app.state.rate_limiter, presented, client)
+    return identify_request(request, bearer.credentials if bearer is not None else api_key)
 
 
 Caller = Annotated[str, Depends(authenticated_caller)]

@@ -10,7 +10,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-MAX_URL_LENGTH = 2048
+from service_common.contracts import MAX_URL_LENGTH
+
 ALLOWED_SCHEMES = ("http", "https")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 UPLOAD_URL = re.compile(r"^upload://[A-Za-z0-9_-]{8,64}$")

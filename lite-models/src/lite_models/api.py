@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from .completions import Completion, CompletionEngine
+from .completions import Completion
+from .deps import Engine, Speech, StartedAt
 from .errors import ApiError, describe_validation_errors
 from .schemas import (
     AssistantMessage,
@@ -28,23 +29,13 @@ from .schemas import (
     Usage,
     VerboseTranscription,
 )
-from .speech import SpeechEngine, Transcript, to_srt, to_vtt
+from .speech import Transcript, to_srt, to_vtt
 
 router = APIRouter()
 # Words per streamed chunk: small enough to look like token streaming, few enough to stay cheap.
 STREAM_WORDS_PER_CHUNK = 4
 
 
-def _engine(request: Request) -> CompletionEngine:
-    return request.app.state.engine
-
-
-def _speech(request: Request) -> SpeechEngine:
-    return request.app.state.speech
-
-
-def _model_ids(request: Request) -> list[str]:
-    return [*_engine(request).model_ids, _speech(request).settings.speech_model_name]
 
 
 @router.get("/health")
@@ -53,27 +44,31 @@ def health() -> dict:
 
 
 @router.get("/v1/models", response_model=ModelList)
-def list_models(request: Request) -> ModelList:
-    created = request.app.state.started_at
-    return ModelList(data=[ModelCard(id=model, created=created) for model in _model_ids(request)])
+def list_models(engine: Engine, speech: Speech, started_at: StartedAt) -> ModelList:
+    model_ids = [*engine.model_ids, speech.settings.speech_model_name]
+    return ModelList(data=[ModelCard(id=model, created=started_at) for model in model_ids])
 
 
 @router.get("/v1/models/{model_id}", response_model=ModelCard)
-def get_model(model_id: str, request: Request) -> ModelCard:
-    if model_id != _speech(request).settings.speech_model_name:
-        _engine(request).check_model(model_id)
-    return ModelCard(id=model_id, created=request.app.state.started_at)
+def get_model(model_id: str, engine: Engine, speech: Speech, started_at: StartedAt) -> ModelCard:
+    if model_id != speech.settings.speech_model_name:
+        engine.check_model(model_id)
+    return ModelCard(id=model_id, created=started_at)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
 
 
 async def _bounded_stream(request: Request, limit: int):
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
+        raise _too_large(limit)
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
+            raise _too_large(limit)
         yield chunk
 
 
@@ -96,10 +91,9 @@ def _parse_request(body: bytes) -> ChatCompletionRequest:
 
 @router.post("/v1/chat/completions", response_model=ChatCompletion,
              responses={400: {"description": "invalid request"}, 404: {"description": "unknown model"}})
-async def chat_completions(request: Request):
+async def chat_completions(request: Request, engine: Engine):
     """OpenAI chat completions. Body: the OpenAI request (model, messages, max_tokens,
     response_format, stream, n); images only as `data:` URLs in `image_url` parts."""
-    engine = _engine(request)
     chat = _parse_request(await _read_body(request, engine.settings.max_request_bytes))
     engine.check_model(chat.model)
     # Image analysis and ranking are CPU work: keep them off the event loop.
@@ -165,11 +159,10 @@ def _field(form, name: str, default: str | None = None) -> str | None:
              responses={200: {"content": {"text/plain": {}}, "description": "the transcript in the asked format"},
                         400: {"description": "invalid request or undecodable file"},
                         404: {"description": "unknown model"}, 413: {"description": "upload too large"}})
-async def transcriptions(request: Request):
+async def transcriptions(request: Request, speech: Speech):
     """OpenAI audio transcriptions. Multipart fields: `file` (any audio or video ffmpeg reads), `model`,
     `language` (ISO 639-1), `prompt`, `response_format` (json, verbose_json, text, srt, vtt),
     `timestamp_granularities[]` (segment, word; with verbose_json). Silence and non-speech give no segments."""
-    speech = _speech(request)
     form = await _read_form(request, speech.settings.speech_max_upload_bytes)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .pictures import fit_within
+
 # Hue families (degrees, upper bound exclusive); red wraps around 0.
 _HUES = ((15, "red"), (40, "orange"), (68, "yellow"), (160, "green"), (195, "teal"),
          (255, "blue"), (335, "purple"), (361, "red"))
@@ -57,10 +59,7 @@ def name_colour(bgr) -> str:
 
 def dominant_colours(image: np.ndarray, clusters: int = 5, min_percent: int = 4) -> list[NamedColour]:
     """Colours covering at least `min_percent` of the image, largest first, merged by name."""
-    height, width = image.shape[:2]
-    scale = 96.0 / max(height, width)
-    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else image
+    small = fit_within(image, 96.0)
     pixels = small.reshape(-1, 3).astype(np.float32)
     k = min(clusters, len(np.unique(pixels, axis=0)))
     if k <= 1:

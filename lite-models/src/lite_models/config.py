@@ -2,10 +2,11 @@
 
 from pydantic import Field
 
-from service_common.settings import ServiceSettings
+from service_common.settings import ServiceSettings, listen_port
 
 
 class LiteSettings(ServiceSettings):
+    port: int = listen_port("LITE_MODELS_PORT", 8003)
     # Served model ids; the orchestrator is configured with the same names it would use for vLLM.
     vision_model_name: str = "lite-vision"
     text_model_name: str = "lite-text"

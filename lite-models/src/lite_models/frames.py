@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from .material import Material, split_sentences
-from .words import STOP_WORDS, content_words
+from .words import STOP_WORDS, content_words, listed
 
 # Sentences whose word sets overlap this much (Jaccard) say the same thing.
 SAME_OBSERVATION = 0.65
@@ -115,17 +115,13 @@ def _clock(text: str | None) -> str | None:
     return ":".join([str(int(parts[0]))] + parts[1:])
 
 
-def _listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _when(observation: _Observation, times: list[str | None], total: int, lead: bool = False) -> str:
     """Where an observation was seen: timestamps when every frame of it has one, else a count.
     With `lead`, worded to open a sentence ("Around 00:05 and 00:12")."""
     stamps = [times[i] for i in observation.frames]
     count = len(stamps)
     if all(stamps) and count <= 4:
-        return ("Around " if lead else "") + _listed(stamps)
+        return ("Around " if lead else "") + listed(stamps)
     if all(stamps):
         where = f"{count} frames between {stamps[0]} and {stamps[-1]}"
     else:

@@ -10,8 +10,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
+
+from .pictures import fit_within
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,7 @@ class TextReader:
         """Text in a BGR image; an empty result when reading is off or finds nothing."""
         if not self.enabled:
             return OcrResult()
-        height, width = image.shape[:2]
-        scale = min(1.0, self.max_side / max(height, width))
-        small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                           interpolation=cv2.INTER_AREA) if scale < 1 else image
+        small = fit_within(image, self.max_side)
         with self._lock:
             engine = self._load()
             if engine is None:

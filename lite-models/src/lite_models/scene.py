@@ -3,6 +3,8 @@
 import cv2
 import numpy as np
 
+from .words import listed
+
 SLIDE, NATURAL, BLANK = "slide", "natural", "blank"
 SCENE_WORDS = {
     SLIDE: "a text-heavy slide or screen recording",
@@ -31,10 +33,6 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
     """A tiny grey copy for comparing frames: cheap and blind to compression noise."""
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     return cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
-def _listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _quoted_words(words: list[str], limit: int = 8) -> str:
@@ -82,4 +80,4 @@ def describe_change(previous, current, difference: float | None = None) -> str:
                      if after_faces == 0 else "fewer faces")
     if not parts:
         parts.append("little visible change")
-    return f"Compared with the previous frame: {_listed(parts)}."
+    return f"Compared with the previous frame: {listed(parts)}."

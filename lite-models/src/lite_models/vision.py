@@ -9,6 +9,7 @@ import numpy as np
 
 from .colors import NamedColour, dominant_colours
 from .ocr import OcrResult, TextReader
+from .pictures import fit_within
 from .scene import BLANK, SCENE_WORDS, scene_kind
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,9 @@ def _large_text_lines(gray: np.ndarray) -> int:
     line test is run again there with room for taller lines. The tiny copy keeps it to well under a
     millisecond.
     """
-    height, width = gray.shape
-    scale = LARGE_TEXT_SIDE / max(height, width)
-    if scale >= 1:
+    if max(gray.shape) <= LARGE_TEXT_SIDE:
         return 0
-    tiny = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
-                      interpolation=cv2.INTER_AREA)
+    tiny = fit_within(gray, LARGE_TEXT_SIDE)
     return _text_lines(tiny, min_height=8, max_height_share=0.45, min_width=24, min_join=LARGE_TEXT_SIDE // 25)
 
 
@@ -134,9 +132,7 @@ class VisionAnalyzer:
 
     def analyse(self, image: np.ndarray) -> ImageAnalysis:
         height, width = image.shape[:2]
-        scale = min(1.0, WORK_SIDE / max(height, width))
-        work = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                          interpolation=cv2.INTER_AREA) if scale < 1 else image
+        work = fit_within(image, WORK_SIDE)
         gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
         std = float(gray.std())
         # Perceptual lightness (CIELAB L, 0-100): pure blue is not "dark" the way black is.

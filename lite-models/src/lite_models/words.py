@@ -1,4 +1,4 @@
-"""Words that carry meaning: the shared tokeniser of ranking and frame grouping."""
+"""Words that carry meaning: the shared tokeniser of ranking and frame grouping; lists written as prose."""
 
 import re
 
@@ -51,3 +51,8 @@ def content_words(text: str) -> list[str]:
             token = token[:-1]
         words.append(token)
     return words
+
+
+def listed(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

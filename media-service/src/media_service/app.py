@@ -13,13 +13,16 @@ from service_common.logging import configure_logging
 from service_common.metrics import exposition
 from service_common.observability import NO_NATIVE_TELEMETRY, observe_requests
 
-from .api import router
 from .config import MediaSettings
-from .decode_jobs import Decoder
-from .download import Downloader
-from .frames import FrameSets
-from .housekeeping import router as housekeeping_router
-from .store import MediaStore
+from .decode.decoder import Decoder
+from .errors import answer_status
+from .fetch import routes as fetch_routes
+from .fetch.downloader import Downloader
+from .frames import routes as frames_routes
+from .frames.frame_sets import FrameSets
+from .store import routes as store_routes
+from .store.media_store import MediaStore
+from .transcripts import routes as transcripts_routes
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,12 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
     app.state.decoder = Decoder(settings)
     app.state.downloader = Downloader(settings, app.state.store, decoder=app.state.decoder)
     app.state.frame_sets = FrameSets(app.state.store, app.state.decoder, settings.frame_max_side)
-    app.include_router(router)
-    app.include_router(housekeeping_router)
+    for routes in (fetch_routes, frames_routes, transcripts_routes, store_routes):
+        app.include_router(routes.router)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        status = getattr(exc, "status_code", 502 if exc.retryable else 422)
+        status = answer_status(exc)
         log.info("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
         return _error(status, exc.message, exc.retryable)
 
@@ -66,6 +69,10 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, f"internal error: {type(exc).__name__}", True)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

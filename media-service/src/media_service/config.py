@@ -5,10 +5,11 @@ from pathlib import Path
 from pydantic import Field
 
 from service_common.egress import EgressSettings
-from service_common.settings import CsvList
+from service_common.settings import CsvList, listen_port
 
 
 class MediaSettings(EgressSettings):
+    port: int = listen_port("MEDIA_SERVICE_PORT", 8002)
     media_dir: Path = Path("./var/media")
     # Proxy URLs a request may name; any other requested proxy is refused.
     allowed_proxies: CsvList = Field(default_factory=list)

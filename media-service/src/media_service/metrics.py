@@ -6,6 +6,8 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram
 
+from .errors import MediaError
+
 # A decode or a transcript takes from a tenth of a second (a short clip) to minutes (hours of video).
 WORK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
@@ -30,7 +32,7 @@ def count_download_end(error: BaseException | None, cancelled: bool) -> None:
     if cancelled:
         DOWNLOADS.labels("cancelled").inc()
     elif error is not None:
-        DOWNLOADS.labels("refused" if getattr(error, "status_code", None) == 422 else "failed").inc()
+        DOWNLOADS.labels("refused" if isinstance(error, MediaError) and error.http_status == 422 else "failed").inc()
 
 
 @contextmanager

@@ -1,13 +1,13 @@
-"""`python -m orchestrator`: serve the internal API (and workers) on ORCHESTRATOR_PORT."""
+"""`python -m orchestrator`: serve the internal API (and workers) on HOST and ORCHESTRATOR_PORT."""
 
-import os
+from service_common.serving import serve
 
-import uvicorn
+from .config import OrchestratorSettings
 
 
 def main() -> None:
-    uvicorn.run("orchestrator.app:create_app", factory=True, host=os.environ.get("HOST", "127.0.0.1"),
-                port=int(os.environ.get("ORCHESTRATOR_PORT", "8001")))
+    settings = OrchestratorSettings()
+    serve("orchestrator.app:create_app", settings.host, settings.port)
 
 
 if __name__ == "__main__":

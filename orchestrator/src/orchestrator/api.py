@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import State
 
 from service_common.contracts import (
     MAX_OFFSET,
@@ -25,6 +24,19 @@ from service_common.request_context import request_id as current_request_id
 from service_common.request_context import set_task_id
 
 from . import questions, tasks
+from .answers import TaskAnswers
+from .db import Sessions
+from .deps import (
+    Answers,
+    AskedQuestions,
+    Changes,
+    DatabaseSessions,
+    DeployedModels,
+    Janitor,
+    Media,
+    Models,
+    Settings,
+)
 from .health import database_ok, probe_endpoints
 
 router = APIRouter(prefix="/internal")
@@ -47,23 +59,23 @@ def _checked_id(task_id: str) -> str:
 
 
 @router.post("/tasks", status_code=201, response_model=TaskRecord)
-async def create_task(body: TaskCreate, request: Request, response: Response, owner: Owner = "",
+async def create_task(body: TaskCreate, response: Response, settings: Settings, deployments: DeployedModels,
+                      sessions: DatabaseSessions, owner: Owner = "",
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> TaskRecord:
     """201 with a new task; 200 with the earlier task when `Idempotency-Key` was used for the same body."""
-    deployments = request.app.state.settings.deployments()
     for role, tier in (("vision", body.vision_quantization), ("text", body.text_quantization)):
-        if tier not in deployments.get(role, {}):
-            available = ", ".join(deployments.get(role, {})) or "none"
+        if tier not in deployments.tiers(role):
+            available = ", ".join(deployments.tiers(role)) or "none"
             raise HTTPException(422, f"{role}_quantization {tier!r} is not deployed on this server; "
                                      f"deployed {role} tiers: {available}")
-    if body.webhook_url and not request.app.state.settings.webhook_secret:
+    if body.webhook_url and not settings.webhook_secret:
         raise HTTPException(422, "webhook_url needs webhooks enabled on this server: its operator sets "
                                  "WEBHOOK_SECRET=whsec_<base64>, e.g. whsec_$(openssl rand -base64 32)")
     try:
         record, created = await run_in_threadpool(
-            partial(tasks.create_task, owner=owner, active_limit=request.app.state.settings.active_tasks_per_key,
+            partial(tasks.create_task, owner=owner, active_limit=settings.active_tasks_per_key,
                     request_id=current_request_id.get()),
-            request.app.state.sessions, body, idempotency_key)
+            sessions, body, idempotency_key)
     except tasks.QuotaExceeded as exc:
         raise HTTPException(429, f"{exc} (ACTIVE_TASKS_PER_KEY); submit again when one of them has finished",
                             headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)}) from None
@@ -83,10 +95,10 @@ def _json(model: BaseModel) -> Response:
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRecord)
-async def get_task(task_id: str, request: Request, owner: Owner = "") -> Response:
+async def get_task(task_id: str, sessions: DatabaseSessions, answers: Answers, owner: Owner = "") -> Response:
     # Clients poll this (through the gateway): answered by `read_task` (see app.py) before FastAPI routes
     # it, unless the id is not a UUID; both answer the same way.
-    return await task_answer(request.app.state, task_id, owner)
+    return await task_answer(sessions, answers, task_id, owner)
 
 
 # The task ids read_task answers; other spellings UUID() takes are left to the route.
@@ -99,19 +111,21 @@ async def read_task(request: Request, task_id: str) -> Response:
     owner = request.headers.get("x-task-owner", "")
     if len(owner) > MAX_OWNER_LENGTH:
         raise HTTPException(422, f"X-Task-Owner is longer than {MAX_OWNER_LENGTH} characters")
-    return await task_answer(request.app.state, task_id, owner)
+    # Not through deps.py: FastPath answers before FastAPI, so no dependency is solved here.
+    state = request.app.state
+    return await task_answer(state.sessions, state.answers, task_id, owner)
 
 
-async def task_answer(state: State, task_id: str, owner: str) -> Response:
+async def task_answer(sessions: Sessions, answers: TaskAnswers, task_id: str, owner: str) -> Response:
     """The task as the public API shows it (a TaskRecord's JSON), if `owner` may see it: kept from the
     last read while the task is unchanged (see answers.py)."""
     task_id = _checked_id(task_id)
 
     async def read() -> bytes | None:
-        record = await tasks.read_task(state.sessions, task_id, owner=owner)
+        record = await tasks.read_task(sessions, task_id, owner=owner)
         return None if record is None else record.model_dump_json().encode()
 
-    answer = await state.answers.answer(task_id, owner, read)
+    answer = await answers.answer(task_id, owner, read)
     if answer is None:
         raise _not_found(task_id)
     return Response(answer, media_type="application/json")
@@ -122,48 +136,49 @@ MAX_CHANGE_WAIT_S = 25.0
 
 
 @router.get("/tasks/{task_id}/changes", response_model=TaskChange)
-async def task_changes(task_id: str, request: Request, owner: Owner = "",
+async def task_changes(task_id: str, changes: Changes, owner: Owner = "",
                        after: int = Query(0, ge=0, description="The version the asker has seen; 0 for none"),
                        wait: float = Query(0.0, ge=0.0, le=MAX_CHANGE_WAIT_S)) -> Response:
     """The task once its version is past `after`, or as it is when `wait` seconds have passed (the
     version then says whether it changed); the gateway's live progress waits here."""
-    change = await request.app.state.changes.next_change(_checked_id(task_id), owner, after, wait)
+    change = await changes.next_change(_checked_id(task_id), owner, after, wait)
     if change is None:
         raise _not_found(task_id)
     return _json(change)
 
 
 @router.get("/tasks", response_model=TaskPage)
-async def list_tasks(request: Request, limit: int = Query(100, ge=1, le=1000),
+async def list_tasks(sessions: DatabaseSessions, limit: int = Query(100, ge=1, le=1000),
                      offset: int = Query(0, ge=0, le=MAX_OFFSET), owner: Owner = "") -> Response:
-    return _json(await tasks.read_page(request.app.state.sessions, limit, offset, owner=owner))
+    return _json(await tasks.read_page(sessions, limit, offset, owner=owner))
 
 
 @router.delete("/tasks/{task_id}", status_code=204)
-async def delete_task(task_id: str, request: Request, owner: Owner = "") -> Response:
+async def delete_task(task_id: str, sessions: DatabaseSessions, answers: Answers, janitor: Janitor,
+                      owner: Owner = "") -> Response:
     """A running task stops within CANCEL_CHECK_S (its worker checks); its download is cancelled and its
     media removed here, unless another task shares that video."""
     task_id = _checked_id(task_id)
     deleted, media_id = await run_in_threadpool(partial(tasks.delete_task, owner=owner),
-                                                request.app.state.sessions, task_id)
+                                                sessions, task_id)
     if not deleted:
         raise _not_found(task_id)
-    request.app.state.answers.forget(task_id)  # before the database's notification, for DELETE then GET
-    request.app.state.janitor.release_deleted_task(task_id, media_id)
+    answers.forget(task_id)  # before the database's notification, for DELETE then GET
+    janitor.release_deleted_task(task_id, media_id)
     return Response(status_code=204)
 
 
 @router.get("/tasks/{task_id}/frames/{index}.jpg", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}})
-async def get_frame_image(task_id: str, index: int, request: Request, owner: Owner = "") -> Response:
+async def get_frame_image(task_id: str, index: int, sessions: DatabaseSessions, media: Media,
+                          owner: Owner = "") -> Response:
     """A frame the task analysed, from the media service; 404 before frames exist or once the media is gone."""
-    state = request.app.state
-    frame_set = await run_in_threadpool(partial(tasks.frame_set, owner=owner), state.sessions,
+    frame_set = await run_in_threadpool(partial(tasks.frame_set, owner=owner), sessions,
                                         _checked_id(task_id))
     if frame_set is None or index not in frame_set["indexes"]:
         raise HTTPException(404, f"Task {task_id} has no frame {index}")
     try:
-        jpeg = await state.media.frame_image(frame_set["media_id"], index, frame_set["request"])
+        jpeg = await media.frame_image(frame_set["media_id"], index, frame_set["request"])
     except ServiceError as exc:
         status = 503 if exc.retryable else 404
         raise HTTPException(status, f"frame {index} of task {task_id} is not available: {exc.message}") from None
@@ -171,13 +186,13 @@ async def get_frame_image(task_id: str, index: int, request: Request, owner: Own
 
 
 @router.post("/tasks/{task_id}/ask", response_model=AskAnswer)
-async def ask(task_id: str, body: AskRequest, request: Request, owner: Owner = "") -> Response:
+async def ask(task_id: str, body: AskRequest, asked: AskedQuestions, owner: Owner = "") -> Response:
     """An answer to a question about a completed task, from the passages of it that match (questions.py);
     409 while the task is not completed."""
     if not body.question.strip():
         raise HTTPException(422, "the question is empty")
     try:
-        answer = await request.app.state.questions.ask(_checked_id(task_id), owner, body.question)
+        answer = await asked.ask(_checked_id(task_id), owner, body.question)
     except questions.TaskNotAnswerable as exc:
         raise HTTPException(409, str(exc)) from None
     except questions.QuestionsBusy:
@@ -191,17 +206,16 @@ async def ask(task_id: str, body: AskRequest, request: Request, owner: Owner = "
 
 
 @router.get("/deployments")
-async def deployments(request: Request) -> dict:
+async def deployments(deployed: DeployedModels) -> dict:
     """The deployed model endpoints (role -> tier -> endpoint), for the gateway's OpenAI passthrough.
     Internal only: it carries the endpoints' API keys."""
     return {role: {tier: endpoint.model_dump() for tier, endpoint in tiers.items()}
-            for role, tiers in request.app.state.settings.deployments().items()}
+            for role, tiers in deployed.items()}
 
 
 @router.get("/health", response_model=OrchestratorHealth)
-async def health(request: Request) -> OrchestratorHealth:
-    state = request.app.state
-    db_ok = await run_in_threadpool(database_ok, state.sessions)
-    active = await run_in_threadpool(tasks.count_active, state.sessions) if db_ok else 0
-    endpoints = await probe_endpoints(state.models, state.settings.deployments())
+async def health(sessions: DatabaseSessions, models: Models, deployed: DeployedModels) -> OrchestratorHealth:
+    db_ok = await run_in_threadpool(database_ok, sessions)
+    active = await run_in_threadpool(tasks.count_active, sessions) if db_ok else 0
+    endpoints = await probe_endpoints(models, deployed)
     return OrchestratorHealth(database_ok=db_ok, active_tasks=active, endpoints=endpoints)

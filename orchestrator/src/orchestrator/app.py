@@ -23,6 +23,7 @@ from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .config import OrchestratorSettings
 from .db import create_db_engine, create_session_factory
+from .deployments import Deployments
 from .metrics import task_counts_registry
 from .migrate import upgrade_to_head
 from .questions import Questions
@@ -46,10 +47,10 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         async with httpx.AsyncClient(timeout=settings.model_call_timeout_s, event_hooks=OUTGOING_HOOKS) as http:
             app.state.models = ModelClient(http, settings.model_concurrency, settings.model_call_timeout_s)
             app.state.media = MediaClient(http, settings.media_service_url)
-            app.state.questions = Questions(settings, app.state.sessions, app.state.models)
+            app.state.questions = Questions(settings, app.state.sessions, app.state.models, app.state.deployments)
             app.state.janitor = janitor = MediaJanitor(settings, app.state.sessions, app.state.media)
-            worker = Worker(settings, app.state.sessions, app.state.media, app.state.models) \
-                if settings.run_workers else None
+            worker = Worker(settings, app.state.sessions, app.state.media, app.state.models,
+                            app.state.deployments) if settings.run_workers else None
             webhooks = WebhookSender(settings, app.state.sessions, worker.worker_id) if worker else None
             loops = [asyncio.create_task(worker.run()), asyncio.create_task(webhooks.run())] if worker else []
             if settings.run_workers and (settings.media_retention_s or settings.media_disk_budget_mb):
@@ -74,6 +75,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Orchestrator (internal task API)", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY)
     app.state.settings = settings
+    app.state.deployments = Deployments.from_settings(settings)
     app.state.sessions = create_session_factory(engine)
     app.state.changes = TaskChanges(app.state.sessions)
     app.state.answers = TaskAnswers(settings.answer_cache_mb * 2**20)

@@ -2,16 +2,12 @@
 
 import base64
 import binascii
-import json
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-import model_registry
-from service_common.contracts import QUANTIZATION_TIERS
 from service_common.egress import EgressSettings
-from service_common.settings import CsvList
+from service_common.settings import CsvList, listen_port
 
 from .retry import RetryStrategy
 
@@ -25,8 +21,15 @@ class ModelEndpoint(BaseModel):
     # vLLM does not report its GPU over the OpenAI API; operators (or the launcher) may name it here.
     gpu_name: str | None = None
 
+    @property
+    def server_key(self) -> str:
+        """One model on one server, however many tiers or roles name it: what shares a concurrency bound
+        and a context size."""
+        return f"{self.base_url}|{self.model}"
+
 
 class OrchestratorSettings(EgressSettings):
+    port: int = listen_port("ORCHESTRATOR_PORT", 8001)
     database_url: str = "sqlite:///./var/orchestrator.db"
     media_service_url: str = "http://127.0.0.1:8002"
     lite_models_url: str = "http://127.0.0.1:8003/v1"
@@ -133,30 +136,6 @@ class OrchestratorSettings(EgressSettings):
         return RetryStrategy(self.webhook_max_attempts, self.webhook_retry_base_s, self.webhook_retry_max_s,
                              jitter=(0.5, 1.0))
 
-    def deployments(self) -> dict[str, dict[str, ModelEndpoint]]:
-        if self.model_endpoints is not None:
-            return self.model_endpoints
-        if self.model_backend == "vllm":
-            return _registry_deployments(
-                str(model_registry.registry_path(self.model_registry)), self.model_profile,
-                tuple(self.model_deployed) if self.model_deployed else None,
-                json.dumps(self.model_base_urls, sort_keys=True), self.model_host, self.vllm_api_key,
-                self.model_gpu_name)
-        lite = {role: ModelEndpoint(base_url=self.lite_models_url, model=f"lite-{role}") for role in ("vision", "text")}
-        return {role: dict.fromkeys(QUANTIZATION_TIERS, endpoint) for role, endpoint in lite.items()}
-
-    def speech_endpoint(self) -> ModelEndpoint | None:
-        """Where speech is turned into text: SPEECH_TO_TEXT, else the deployments' `speech` role, else
-        the lite server when it serves the other roles too; None: no speech-to-text."""
-        if self.speech_to_text is not None:
-            return self.speech_to_text
-        deployed = self.deployments().get("speech") or {}
-        if deployed:
-            return next(iter(deployed.values()))
-        if self.model_endpoints is None and self.model_backend == "lite":
-            return ModelEndpoint(base_url=self.lite_models_url, model=self.speech_model_name)
-        return None
-
     def stage_timeouts(self) -> dict[str, float]:
         return {
             "downloading": self.download_timeout_s,
@@ -166,13 +145,3 @@ class OrchestratorSettings(EgressSettings):
             "analyzing_text": self.text_timeout_s,
         }
 
-
-@lru_cache(maxsize=8)
-def _registry_deployments(path: str, profile: str | None, deployed: tuple[str, ...] | None, base_urls: str,
-                          host: str, api_key: str | None, gpu_name: str | None) -> dict[str, dict[str, ModelEndpoint]]:
-    """The registry's deployed servers as endpoints; read once per distinct setting."""
-    registry = model_registry.load_registry(path)
-    found = model_registry.deployments(registry, profile, deployed, json.loads(base_urls),
-                                       host=host, api_key=api_key, gpu_name=gpu_name)
-    return {role: {tier: ModelEndpoint(**endpoint) for tier, endpoint in tiers.items()}
-            for role, tiers in found.items()}

@@ -1,6 +1,7 @@
 """Health of the database and of each deployed model endpoint, GPU facts included."""
 
 import asyncio
+from collections.abc import Mapping
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,11 +28,10 @@ async def probe_endpoint(models: ModelClient, role: str, tier: str, endpoint: Mo
     health = EndpointHealth(role=role, tier=tier, base_url=endpoint.base_url, model=endpoint.model,
                             reachable=False)
     try:
-        cards = await models.list_models(endpoint)
+        card = await models.model_card(endpoint)
     except ServiceError as exc:
         health.detail = exc.message
         return health
-    card = next((c for c in cards if isinstance(c, dict) and c.get("id") == endpoint.model), None)
     if card is None:
         health.detail = f"model {endpoint.model!r} is not served there"
         return health
@@ -46,7 +46,7 @@ async def probe_endpoint(models: ModelClient, role: str, tier: str, endpoint: Mo
 
 
 async def probe_endpoints(
-    models: ModelClient, deployments: dict[str, dict[str, ModelEndpoint]]
+    models: ModelClient, deployments: Mapping[str, dict[str, ModelEndpoint]]
 ) -> list[EndpointHealth]:
     """One probe per distinct server and model, however many tiers share it."""
     listed = [(role, tier, endpoint) for role, tiers in deployments.items() for tier, endpoint in tiers.items()]

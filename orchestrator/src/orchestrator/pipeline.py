@@ -4,12 +4,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service_common.contracts import (
     DEFAULT_FRAME_STRATEGY,
+    FrameRef,
     FramesRequest,
-    SubtitleTrack,
     TaskStatus,
     TranscriptRequest,
     TranscriptResult,
@@ -21,9 +21,20 @@ from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .clients.speech import HeardWindow, SpeechClient, SpeechUnavailable
 from .concurrency import all_or_nothing
-from .config import OrchestratorSettings
+from .config import ModelEndpoint, OrchestratorSettings
+from .deployments import Deployments
 from .prompts import vision_messages
 from .speech_windows import AudioWindow, drop_doubted, merge_windows, only_hallucinations, plan_windows
+from .stage_results import (
+    AnalysedFrame,
+    Checkpoints,
+    ExtractedFrames,
+    FrameDescriptions,
+    StageOutput,
+    TaskResults,
+    TaskSummary,
+    downloaded,
+)
 from .summarize import Summarizer
 
 log = logging.getLogger(__name__)
@@ -35,15 +46,9 @@ ProgressReporter = Callable[[dict], Awaitable[None]]
 class StageContext:
     task_id: str
     request: dict
-    checkpoints: dict
+    checkpoints: Checkpoints
     report: ProgressReporter  # the task's live progress (fenced write; may raise LeaseLost)
     owner: str = ""  # the API key name that created the task
-
-
-@dataclass
-class StageOutput:
-    checkpoint: dict
-    result_fields: dict  # columns of the public view that this stage fills
 
 
 def frames_request(request: dict) -> FramesRequest:
@@ -57,6 +62,7 @@ class Pipeline:
     media: MediaClient
     models: ModelClient
     speech: SpeechClient | None = None
+    deployments: Deployments = field(kw_only=True)
 
     def __post_init__(self) -> None:
         self.summarizer = Summarizer(self.models, self.settings.max_transcript_chars,
@@ -81,7 +87,7 @@ class Pipeline:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        return StageOutput(result.model_dump(), {"video_info": result.video_info.model_dump()})
+        return downloaded(result)
 
     async def _watch_download(self, ctx: StageContext) -> None:
         """Copy the media service's byte counts into the task while the download runs."""
@@ -97,33 +103,30 @@ class Pipeline:
                                   "total_bytes": progress.total_bytes, "detail": progress.state})
 
     async def extract_frames(self, ctx: StageContext) -> StageOutput:
-        media_id = ctx.checkpoints["downloading"]["media_id"]
+        media_id = ctx.checkpoints.downloading.media_id
         request = frames_request(ctx.request)
         result = await self.media.frames(media_id, request, self.settings.frames_timeout_s)
         if not result.frames:
             raise PermanentError("frame extraction failed: no frame could be read from the video")
-        checkpoint = {"media_id": media_id, "request": request.model_dump(),
-                      "frames": [f.model_dump() for f in result.frames]}
-        return StageOutput(checkpoint, {"notes": [result.note] if result.note else []})
+        checkpoint = ExtractedFrames(**dict(result), media_id=media_id, request=request)
+        return StageOutput(checkpoint, TaskResults(notes=[result.note] if result.note else []))
 
     async def extract_transcript(self, ctx: StageContext) -> StageOutput:
-        download = ctx.checkpoints["downloading"]
+        download = ctx.checkpoints.downloading
         request = TranscriptRequest(
-            url=ctx.request["youtube_url"], proxy=ctx.request.get("proxy"),
-            subtitles=[SubtitleTrack.model_validate(s) for s in download.get("subtitles", [])],
-            languages=ctx.request.get("transcript_languages"), video_language=download.get("language"))
+            url=ctx.request["youtube_url"], proxy=ctx.request.get("proxy"), subtitles=download.subtitles,
+            languages=ctx.request.get("transcript_languages"), video_language=download.language)
         # Speech-to-text gets what is left of the stage's time limit, less a margin to store the result:
         # a slow speech server costs the transcript, not the task.
         deadline = asyncio.get_running_loop().time() + 0.9 * self.settings.transcript_timeout_s
-        result = await self.media.transcript(download["media_id"], request, self.settings.transcript_timeout_s)
+        result = await self.media.transcript(download.media_id, request, self.settings.transcript_timeout_s)
         if result.text is None and self.speech is not None:
-            result = await self._speech_to_text(download["media_id"], request, result, ctx, deadline)
+            result = await self._speech_to_text(download.media_id, request, result, ctx, deadline)
         # What is kept is bounded here too: speech-to-text, or a media service with larger caps, may give more.
         result = capped_transcript(result, self.settings.max_transcript_cues, self.settings.max_transcript_text_chars)
-        fields = {"transcript": result.text or None, "transcript_source": result.source,
-                  "transcript_language": result.language, "notes": result.notes,
-                  "transcript_segments": [s.model_dump() for s in result.segments] or None}
-        return StageOutput(result.model_dump(), fields)
+        return StageOutput(result, TaskResults(
+            transcript=result.text or None, transcript_source=result.source, transcript_language=result.language,
+            notes=result.notes, transcript_segments=result.segments or None))
 
     async def _speech_to_text(self, media_id: str, request: TranscriptRequest, found: TranscriptResult,
                               ctx: StageContext, deadline: float) -> TranscriptResult:
@@ -186,16 +189,15 @@ class Pipeline:
 
     async def analyze_vision(self, ctx: StageContext) -> StageOutput:
         endpoint = self._endpoint("vision", ctx.request["vision_quantization"])
-        extracted = ctx.checkpoints["extracting_frames"]
-        frames = extracted["frames"]
-        frame_set = FramesRequest.model_validate(extracted["request"]) if "request" in extracted else None
+        extracted = ctx.checkpoints.extracting_frames
+        frames = extracted.frames
         done = 0
 
-        async def describe(frame: dict) -> str:
+        async def describe(frame: FrameRef) -> str:
             nonlocal done
-            jpeg = await self.media.frame_image(extracted["media_id"], frame["index"], frame_set)
+            jpeg = await self.media.frame_image(extracted.media_id, frame.index, extracted.request)
             analysis = await self.models.chat(endpoint, vision_messages(jpeg),
-                                              f"vision model failed on frame {frame['index']}", max_tokens=300,
+                                              f"vision model failed on frame {frame.index}", max_tokens=300,
                                               temperature=0, role="vision")
             done += 1
             await ctx.report({"stage": TaskStatus.ANALYZING_VISION.value, "fraction": done / len(frames),
@@ -203,18 +205,20 @@ class Pipeline:
             return analysis
 
         analyses = await all_or_nothing(describe(f) for f in frames)
-        per_frame = [{"index": f["index"], "timestamp": f["timestamp"], "analysis": a}
+        per_frame = [AnalysedFrame(index=f.index, timestamp=f.timestamp, analysis=a)
                      for f, a in zip(frames, analyses, strict=True)]
-        return StageOutput({"analyses": analyses}, {"frame_analyses": analyses, "frames": per_frame})
+        return StageOutput(FrameDescriptions(analyses=analyses), TaskResults(frame_analyses=analyses, frames=per_frame))
 
     async def analyze_text(self, ctx: StageContext) -> StageOutput:
         endpoint = self._endpoint("text", ctx.request["text_quantization"])
-        transcript = ctx.checkpoints["extracting_transcript"]
-        language = ctx.request.get("language") or transcript.get("language")
+        checkpoints = ctx.checkpoints
+        transcript = checkpoints.extracting_transcript
+        language = ctx.request.get("language") or transcript.language
+        frames = [f.model_dump() for f in checkpoints.extracting_frames.frames]
         result = await self.summarizer.summarize(
-            endpoint, ctx.checkpoints["downloading"].get("video_info"), transcript.get("text"),
-            transcript.get("segments"), ctx.checkpoints["extracting_frames"]["frames"],
-            ctx.checkpoints["analyzing_vision"]["analyses"], language, ctx.request.get("prompt"))
+            endpoint, checkpoints.downloading.video_info.model_dump(), transcript.text,
+            [s.model_dump() for s in transcript.segments], frames, checkpoints.analyzing_vision.analyses, language,
+            ctx.request.get("prompt"))
         notes = [f"the transcript was summarised in {result.parts} parts"] if result.parts > 1 else []
         if result.parts_needed > result.parts:
             notes.append(f"the transcript needed {result.parts_needed} parts; {result.parts} evenly spaced ones "
@@ -222,14 +226,14 @@ class Pipeline:
         notes += [f"the text model noted: {note}" for note in result.notes]
         if result.chapters is None:
             notes.append("the text model gave no chapters")
-        answer = {"summary": result.summary, "key_points": result.key_points, "chapters": result.chapters}
-        return StageOutput(answer, {**answer, "notes": notes})
+        answer = TaskSummary(summary=result.summary, key_points=result.key_points, chapters=result.chapters)
+        return StageOutput(answer, TaskResults(**dict(answer), notes=notes))
 
-    def _endpoint(self, role: str, tier: str):
-        deployed = self.settings.deployments().get(role, {})
-        if tier not in deployed:
+    def _endpoint(self, role: str, tier: str) -> ModelEndpoint:
+        endpoint = self.deployments.endpoint(role, tier)
+        if endpoint is None:
             raise PermanentError(f"no {role} model is deployed for tier {tier}")
-        return deployed[tier]
+        return endpoint
 
 
 class AudioUnreadable(PermanentError):

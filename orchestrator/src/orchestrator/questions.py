@@ -20,6 +20,7 @@ from service_common.errors import TransientError
 
 from .clients.models import ModelClient
 from .config import ModelEndpoint, OrchestratorSettings
+from .deployments import Deployments
 from .models import Task
 from .passages import Match, Passage, best_passages, task_passages
 
@@ -120,16 +121,16 @@ def build_answer(content: str, matches: list[Match]) -> AskAnswer:
 class Questions:
     """Answers questions about tasks, on the text model each task used."""
 
-    def __init__(self, settings: OrchestratorSettings, sessions, models: ModelClient):
+    def __init__(self, settings: OrchestratorSettings, sessions, models: ModelClient, deployments: Deployments):
         self._settings = settings
+        self._deployments = deployments
         self._sessions = sessions
         self._models = models
         self._in_flight = 0
 
     def _endpoint(self, tier: str | None) -> ModelEndpoint | None:
         """The task's text tier while it is deployed, else any deployed text tier."""
-        deployed = self._settings.deployments().get("text", {})
-        return deployed.get(tier or "") or next(iter(deployed.values()), None)
+        return self._deployments.endpoint("text", tier) or next(iter(self._deployments.tiers("text").values()), None)
 
     async def ask(self, task_id: str, owner: str, question: str) -> AskAnswer | None:
         """The answer, or None when the owner has no such task. Raises TaskNotAnswerable, QuestionsBusy,

@@ -15,6 +15,7 @@ from service_common.contracts import STAGES, TERMINAL_STATUSES, TaskStatus
 
 from .clock import utcnow
 from .models import Task, TaskEvent
+from .stage_results import Checkpoints, StageOutput
 from .webhooks.outbox import new_delivery
 
 TERMINAL = [s.value for s in TERMINAL_STATUSES]
@@ -36,12 +37,19 @@ class Claim:
     owner: str
     attempt: int
     request: dict
-    checkpoints: dict
+    checkpoints: Checkpoints
     status: str
     last_error: str | None
     task_owner: str = ""  # the API key name that created the task (`owner` is the worker holding the lease)
     took_over: bool = False  # the previous worker's lease ran out without the task being handed back
     request_id: str | None = None  # of the request that created the task (X-Request-ID), for the logs
+
+    @classmethod
+    def from_row(cls, task: Task, *, took_over: bool = False, request_id: str | None = None) -> "Claim":
+        """The claim on a task row as its claim left it (the row's lease owner is the claiming worker)."""
+        return cls(task.id, task.lease_owner, task.attempt, dict(task.request),
+                   Checkpoints.from_stored(task.checkpoints), task.status, task.last_error, task.owner,
+                   took_over, request_id)
 
 
 def _claimable(now):
@@ -93,8 +101,7 @@ def claim_next_task(sessions: sessionmaker[Session], owner: str, lease_s: float,
                               attempt=task.attempt, detail=owner))
         created_by = session.scalar(select(TaskEvent.detail).where(TaskEvent.task_id == task.id,
                                                                    TaskEvent.kind == "created"))
-        return Claim(task.id, owner, task.attempt, dict(task.request), dict(task.checkpoints or {}),
-                     task.status, task.last_error, task.owner, previous_owner is not None, created_by)
+        return Claim.from_row(task, took_over=previous_owner is not None, request_id=created_by)
 
 
 def claimable_count(connection: Connection) -> int:
@@ -136,21 +143,19 @@ def enter_stage(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus
                               attempt=claim.attempt))
 
 
-def save_checkpoint(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus, output: dict,
-                    **result_fields) -> dict:
-    """Store one stage's output (and the public fields it fills); returns the new checkpoint map."""
+def save_checkpoint(sessions: sessionmaker[Session], claim: Claim, stage: TaskStatus, output: StageOutput) -> None:
+    """Store one stage's checkpoint and the results it fills in."""
     with sessions.begin() as session:
         row = session.execute(select(Task.checkpoints, Task.notes).where(Task.id == claim.task_id)).first()
         current, notes = (row.checkpoints or {}, row.notes or []) if row else ({}, [])
-        checkpoints = {**current, stage.value: output}
-        if result_fields.get("notes"):  # notes add up over the stages
-            result_fields = {**result_fields, "notes": notes + [n for n in result_fields["notes"] if n not in notes]}
+        # The other stages' entries are written back as they were read, whatever shape they were stored in.
+        checkpoints = {**current, stage.value: output.checkpoint.model_dump()}
+        columns = output.results.columns()
+        if output.results.notes:  # notes add up over the stages
+            columns["notes"] = notes + [n for n in output.results.notes if n not in notes]
         else:
-            result_fields.pop("notes", None)
-        if stage == TaskStatus.DOWNLOADING:
-            result_fields["media_id"] = output.get("media_id")
-        _fenced_update(session, claim, checkpoints=checkpoints, **result_fields)
-        return checkpoints
+            columns.pop("notes", None)
+        _fenced_update(session, claim, checkpoints=checkpoints, **columns)
 
 
 def report_progress(sessions: sessionmaker[Session], claim: Claim, progress: dict | None) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service_common.errors import ServiceError
 
-from . import tasks
+from . import media_usage
 from .clients.media import MediaClient
 from .clock import utcnow
 from .config import OrchestratorSettings
@@ -73,7 +73,7 @@ class MediaJanitor:
     async def sweep(self) -> list[str]:
         """One pass; returns the media ids deleted."""
         stored = parse_listing(await self.media.stored_media())
-        in_use = await asyncio.to_thread(tasks.media_in_use, self.sessions)
+        in_use = await asyncio.to_thread(media_usage.media_in_use, self.sessions)
         # A download that has just finished is in no task's row until its worker records it, which it
         # does well within its lease: media used within the last lease counts as in use.
         chosen = choose_media_to_delete(stored, in_use, utcnow(), self.settings.media_retention_s,
@@ -113,7 +113,7 @@ class MediaJanitor:
                 return
             deadline = asyncio.get_running_loop().time() + RELEASE_WAIT_S
             # Not `unused_since`: the deleted task's own worker may touch the media while it stops.
-            while not await asyncio.to_thread(tasks.media_shared, self.sessions, media_id):
+            while not await asyncio.to_thread(media_usage.media_shared, self.sessions, media_id):
                 if await self.media.delete_media(media_id) == "deleted":
                     return
                 if asyncio.get_running_loop().time() > deadline:

@@ -101,12 +101,11 @@ class Summarizer:
     async def context_chars(self, endpoint: ModelEndpoint) -> int:
         """Transcript characters one call may carry: from the server's max_model_len (vLLM reports it in
         /v1/models) when it says, capped by MAX_TRANSCRIPT_CHARS."""
-        key = f"{endpoint.base_url}|{endpoint.model}"
+        key = endpoint.server_key
         if key not in self._context_chars:
             limit = self._max_chars
             try:
-                cards = await self._models.list_models(endpoint)
-                card = next((c for c in cards if isinstance(c, dict) and c.get("id") == endpoint.model), {})
+                card = await self._models.model_card(endpoint) or {}
                 tokens = card.get("max_model_len")
                 if isinstance(tokens, int) and tokens > RESERVED_TOKENS:
                     limit = min(limit, (tokens - RESERVED_TOKENS) * CHARS_PER_TOKEN)

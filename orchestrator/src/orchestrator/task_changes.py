@@ -20,7 +20,7 @@ from service_common.contracts import TaskChange, TaskStatus
 
 from .db import Sessions
 from .models import TaskEvent
-from .tasks import ONE_TASK_VIEW, TASKS, to_record
+from .task_view import ONE_TASK_VIEW, TASKS, to_record
 
 log = logging.getLogger("orchestrator.changes")
 

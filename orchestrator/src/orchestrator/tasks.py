@@ -1,4 +1,5 @@
-"""The task API's side of the database: create, read, list and delete tasks."""
+"""The task API's side of the database: create, read, list and delete tasks, with per-key quotas and
+idempotent submits. The public view of a task is task_view.py's; which media tasks use, media_usage.py's."""
 
 import hashlib
 import json
@@ -9,83 +10,13 @@ from sqlalchemy import Connection, Row, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service_common.contracts import (
-    DEFAULT_FRAME_STRATEGY,
-    TERMINAL_STATUSES,
-    UPLOAD_SCHEME,
-    FrameAnalysis,
-    FramesRequest,
-    TaskCreate,
-    TaskListItem,
-    TaskPage,
-    TaskRecord,
-    TaskStatus,
-    VideoInfo,
-    WebhookStatus,
-)
+from service_common.contracts import FramesRequest, TaskCreate, TaskListItem, TaskPage, TaskRecord, TaskStatus
 
 from .clock import utcnow
 from .db import Sessions
-from .models import Task, TaskEvent, WebhookDelivery
-
-ACTIVE = [s.value for s in TaskStatus if s not in TERMINAL_STATUSES]
-TERMINAL_VALUES = {s.value for s in TERMINAL_STATUSES}
-
-
-def frame_image_path(task_id: str, index: int) -> str:
-    """Where the public API serves a task's frame image (relative to its base URL)."""
-    return f"/tasks/{task_id}/frames/{index}.jpg"
-
-
-# What the public view of a task is built from: not its checkpoints, which can be megabytes.
-VIEW_COLUMNS = (
-    Task.id, Task.status, Task.youtube_url, Task.request, Task.created_at, Task.completed_at, Task.video_info,
-    Task.summary, Task.key_points, Task.frame_analyses, Task.transcript, Task.error, Task.frames,
-    Task.transcript_segments, Task.transcript_source, Task.transcript_language, Task.progress, Task.notes,
-    Task.chapters,
-)
-
-
-def to_record(task) -> TaskRecord:
-    """The public view of a task: a Task, or a row of VIEW_COLUMNS."""
-    frames = None
-    if task.frames is not None:
-        frames = [FrameAnalysis(image_url=frame_image_path(task.id, f["index"]), **f) for f in task.frames]
-    return TaskRecord(
-        task_id=task.id,
-        status=TaskStatus(task.status),
-        youtube_url=task.youtube_url,
-        created_at=task.created_at,
-        completed_at=task.completed_at,
-        video_info=VideoInfo(**task.video_info) if task.video_info else None,
-        summary=task.summary,
-        key_points=task.key_points,
-        frame_analyses=task.frame_analyses,
-        transcript=task.transcript,
-        error=task.error,
-        frames=frames,
-        transcript_segments=task.transcript_segments,
-        transcript_source=task.transcript_source,
-        transcript_language=task.transcript_language,
-        frame_strategy=(task.request or {}).get("frame_strategy", DEFAULT_FRAME_STRATEGY),
-        progress=task.progress if task.status not in TERMINAL_VALUES else None,
-        notes=task.notes or None,
-        chapters=task.chapters,
-        webhook=_webhook(task),
-    )
-
-
-def _webhook(task) -> WebhookStatus | None:
-    """How the task's end is being told, for a task submitted with a webhook_url (a row of ONE_TASK_VIEW
-    carries its delivery; before the task ends there is none)."""
-    url = (task.request or {}).get("webhook_url")
-    if not url:
-        return None
-    state = getattr(task, "webhook_state", None)
-    if state is None:
-        return WebhookStatus(url=url, state="waiting")
-    return WebhookStatus(url=url, state=state, attempts=task.webhook_attempts, last_status=task.webhook_last_status,
-                         delivered_at=task.webhook_delivered_at)
+from .media_usage import any_task_uses, task_media_id
+from .models import Task, TaskEvent
+from .task_view import ACTIVE, ONE_TASK_VIEW, TASKS, to_record
 
 
 class IdempotencyConflict(Exception):
@@ -166,18 +97,6 @@ def _owned(session: Session, task_id: str, owner: str, for_update: bool = False)
     return task if task is not None and task.owner == owner else None
 
 
-# Clients poll this read every few seconds, so it is built once, from the table's own columns: the ORM's
-# attributes would have SQLAlchemy match each result column to them again on every execution.
-TASKS = Task.__table__
-_DELIVERIES = WebhookDelivery.__table__
-ONE_TASK_VIEW = (
-    select(*(TASKS.c[column.key] for column in VIEW_COLUMNS), _DELIVERIES.c.state.label("webhook_state"),
-           _DELIVERIES.c.attempts.label("webhook_attempts"), _DELIVERIES.c.last_status.label("webhook_last_status"),
-           _DELIVERIES.c.delivered_at.label("webhook_delivered_at"))
-    .select_from(TASKS.outerjoin(_DELIVERIES, _DELIVERIES.c.task_id == TASKS.c.id))
-    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.owner == bindparam("owner")))
-
-
 def _view_row(connection: Connection, task_id: str, owner: str) -> Row | None:
     return connection.execute(ONE_TASK_VIEW, {"task_id": task_id, "owner": owner}).first()
 
@@ -222,14 +141,6 @@ async def read_page(sessions: Sessions, limit: int, offset: int, *, owner: str =
     return await sessions.read_awaited(partial(_page, limit=limit, offset=offset, owner=owner))
 
 
-def task_media_id(task: Task) -> str | None:
-    """The stored media a task uses: its download's, or before that the upload it names."""
-    if task.media_id:
-        return task.media_id
-    url = task.youtube_url or ""
-    return url[len(UPLOAD_SCHEME):] if url.startswith(UPLOAD_SCHEME) else None
-
-
 def delete_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> tuple[bool, str | None]:
     """Remove the task; a worker still running it notices within CANCEL_CHECK_S and stops.
     Returns (deleted, the media id it used if no other task uses that media too)."""
@@ -240,28 +151,9 @@ def delete_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "
         media_id = task_media_id(task)
         session.delete(task)
         session.flush()
-        if media_id and _shared(session, media_id):
+        if media_id and any_task_uses(session, media_id):
             media_id = None  # another task shares the video: it stays until retention removes it
         return True, media_id
-
-
-def _shared(session: Session, media_id: str) -> bool:
-    return session.scalar(select(Task.id).where(
-        (Task.media_id == media_id) | (Task.youtube_url == UPLOAD_SCHEME + media_id)).limit(1)) is not None
-
-
-def media_shared(sessions: sessionmaker[Session], media_id: str) -> bool:
-    """Whether any task uses this media."""
-    with sessions() as session:
-        return _shared(session, media_id)
-
-
-def media_in_use(sessions: sessionmaker[Session]) -> set[str]:
-    """Media ids that queued or running tasks still need."""
-    query = select(Task.media_id, Task.youtube_url).where(
-        Task.status.in_(ACTIVE), Task.media_id.is_not(None) | Task.youtube_url.startswith(UPLOAD_SCHEME))
-    with sessions() as session:
-        return {media_id or url[len(UPLOAD_SCHEME):] for media_id, url in session.execute(query)}
 
 
 def frame_set(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> dict | None:

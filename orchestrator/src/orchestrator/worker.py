@@ -7,7 +7,6 @@ import os
 import socket
 import time
 import uuid
-from functools import partial
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +20,7 @@ from .clients.media import MediaClient
 from .clients.models import ModelClient
 from .clients.speech import SpeechClient
 from .config import OrchestratorSettings
+from .deployments import Deployments
 from .metrics import CLAIMS, LEASES_LOST, STAGE_SECONDS, TAKEOVERS
 from .pipeline import Pipeline, StageContext
 from .queue import (
@@ -54,16 +54,15 @@ def database_unreachable(exc: BaseException) -> bool:
 
 class Worker:
     def __init__(self, settings: OrchestratorSettings, sessions: sessionmaker[Session], media: MediaClient,
-                 models: ModelClient):
+                 models: ModelClient, deployments: Deployments):
         """`media` and `models` are the app's own clients: one pool of connections, one concurrency bound per
         model endpoint, for the workers and the API alike."""
         self.settings = settings
         self.sessions = sessions
         self.worker_id = new_worker_id()
         self.retries = settings.task_retries()
-        speech_endpoint = settings.speech_endpoint()
-        speech = SpeechClient(models, speech_endpoint) if speech_endpoint else None
-        self.pipeline = Pipeline(settings, media, models, speech)
+        speech = SpeechClient(models, deployments.speech) if deployments.speech else None
+        self.pipeline = Pipeline(settings, media, models, speech, deployments=deployments)
         self._stopping = asyncio.Event()
         self._running: dict[asyncio.Task, str] = {}  # job -> task id
 
@@ -174,7 +173,7 @@ class Worker:
             reason = claim.last_error or "the worker running it stopped"
             await self._db(fail_task, claim, f"{reason} (gave up after {self.retries.max_attempts} attempts)")
             return
-        checkpoints = dict(claim.checkpoints)
+        checkpoints = claim.checkpoints
         timeouts = self.settings.stage_timeouts()
 
         async def report(progress: dict) -> None:
@@ -186,7 +185,7 @@ class Worker:
                 log.warning("task %s: progress not saved: %s", claim.task_id, str(exc).splitlines()[0])
 
         for stage in STAGES:
-            if stage.value in checkpoints:
+            if checkpoints.finished(stage):
                 continue
             await self._db(enter_stage, claim, stage)
             started = time.monotonic()
@@ -210,8 +209,8 @@ class Worker:
                 await self._retry_or_fail(claim, exc.message)
                 return
             _stage_took(stage, "ok", started)
-            checkpoints = await self._db(partial(save_checkpoint, **output.result_fields), claim, stage,
-                                         output.checkpoint)
+            await self._db(save_checkpoint, claim, stage, output)
+            checkpoints = checkpoints.with_stage(stage, output.checkpoint)
         await self._db(complete_task, claim)
         log.info("task %s completed", claim.task_id)
 

@@ -3,13 +3,13 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
-from ..clients.orchestrator import OrchestratorClient
+from ..deps import Caller, Feeds, TaskWatcher
 from ..live_progress import parse_last_event_id
-from ..security import Caller
-from .tasks import NOT_FOUND, UNAVAILABLE, parse_task_id, task_not_found
+from ..task_ids import parse_task_id, task_not_found
+from .tasks import NOT_FOUND, UNAVAILABLE
 
 router = APIRouter(tags=["tasks"])
 
@@ -28,8 +28,9 @@ STREAM_HEADERS = {
 )
 async def task_events(
     task_id: str,
-    request: Request,
     owner: Caller,
+    watcher: TaskWatcher,
+    feeds: Feeds,
     last_event_id: Annotated[str | None, Header(
         description="The `id` of the last event received: the stream goes on from there")] = None,
 ) -> StreamingResponse:
@@ -39,8 +40,7 @@ async def task_events(
     comes after 15 s of quiet. Each event's `id` grows with the task's writes; reconnecting with
     `Last-Event-ID` goes on from there."""
     parsed = parse_task_id(task_id)
-    watcher = OrchestratorClient(request.app.state.watch_http, owner)
-    events = await request.app.state.task_feeds.listen(
+    events = await feeds.listen(
         owner, str(parsed), partial(watcher.task_change, parsed), parse_last_event_id(last_event_id))
     if events is None:
         raise task_not_found(task_id)

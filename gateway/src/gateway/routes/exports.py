@@ -18,7 +18,7 @@ from .. import exports
 from ..clients.orchestrator import OrchestratorClient
 from ..deps import Orchestrator
 from ..schemas import ErrorResponse
-from .tasks import UNAVAILABLE, parse_task_id, task_not_found
+from .tasks import NOT_FOUND, UNAVAILABLE, task_json
 
 router = APIRouter(tags=["exports"])
 
@@ -53,16 +53,13 @@ def _documented(media_type: str, what: str, extra: dict | None = None) -> dict:
 
 NO_TRANSCRIPT = {404: {"model": ErrorResponse,
                        "description": "No such task, or it has no transcript (yet: the detail gives its status)"}}
-NOT_FOUND = {404: {"model": ErrorResponse, "description": "No such task"}}
 NOT_COMPLETED = {409: {"model": ErrorResponse,
                        "description": "The task is not completed (still running, or failed): no report yet"}}
 
 
 async def read_task(orchestrator: OrchestratorClient, task_id: str) -> TaskRecord:
     """The caller's task, as GET /tasks/{task_id} gives it; 404 when the caller has no such task."""
-    body = await orchestrator.get_task_json(parse_task_id(task_id))
-    if body is None:
-        raise task_not_found(task_id)
+    body = await task_json(orchestrator, task_id)
     try:
         return TaskRecord.model_validate_json(body)
     except ValidationError as exc:

@@ -1,15 +1,11 @@
 """Additive endpoints: uploading a video file, and the images of a task's analysed frames."""
 
-from uuid import UUID
-
-import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from service_common.errors import TransientError
-from service_common.http import error_from_exception, error_from_response
-
-from ..deps import Caller, Orchestrator, Settings
+from ..clients.media import UploadRefused
+from ..deps import Media, Orchestrator, Settings
 from ..schemas import ErrorResponse, UploadResponse
+from ..task_ids import parse_task_id
 
 router = APIRouter(tags=["media"])
 
@@ -25,11 +21,7 @@ class UploadTooLarge(Exception):
     responses={200: {"content": {"image/jpeg": {}}}, 404: {"model": ErrorResponse}},
 )
 async def frame_image(task_id: str, index: int, orchestrator: Orchestrator) -> Response:
-    try:
-        uuid = UUID(task_id)
-    except ValueError:
-        raise HTTPException(404, f"Task {task_id} not found") from None
-    jpeg = await orchestrator.frame_image(uuid, index)
+    jpeg = await orchestrator.frame_image(parse_task_id(task_id), index)
     if jpeg is None:
         raise HTTPException(404, f"Task {task_id} has no frame {index}")
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
@@ -45,16 +37,17 @@ async def frame_image(task_id: str, index: int, orchestrator: Orchestrator) -> R
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary", "description": "the video file"}}}}}}},
 )
-async def upload(request: Request, settings: Settings, owner: Caller) -> UploadResponse:
+async def upload(request: Request, settings: Settings, media: Media) -> UploadResponse:
     """Send the file as multipart/form-data in a field named `file`; pass the returned `url` as
     `youtube_url` to `POST /analyze`. Example: `curl -F file=@talk.mp4 http://localhost:8000/uploads`."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise HTTPException(422, "send the video as multipart/form-data with a field named 'file'")
     limit = settings.max_upload_mb * 2**20
+    too_large = f"the upload is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB)"
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 2**16:
-        raise HTTPException(413, f"the upload is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB)")
+        raise HTTPException(413, too_large)
 
     async def body():
         # Streamed through, never held whole; counted so a body without Content-Length is capped too.
@@ -65,19 +58,9 @@ async def upload(request: Request, settings: Settings, owner: Caller) -> UploadR
                 raise UploadTooLarge
             yield chunk
 
-    url = settings.media_service_url.rstrip("/") + "/uploads"
     try:
-        response = await request.app.state.media_http.post(
-            url, content=body(), timeout=settings.upload_timeout_s,
-            # The upload is the caller's: only the same key can analyse it (the media service trusts this).
-            headers={"content-type": content_type, "x-upload-owner": owner})
+        return await media.upload(body(), content_type, settings.upload_timeout_s)
     except UploadTooLarge:
-        raise HTTPException(413, f"the upload is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB)") from None
-    except httpx.HTTPError as exc:
-        raise error_from_exception(exc, "the media service") from exc
-    if response.status_code in (413, 422):
-        raise HTTPException(response.status_code, error_from_response(response, "upload refused").message)
-    if response.is_error:
-        error = error_from_response(response, "upload failed")
-        raise TransientError(error.message)
-    return UploadResponse.model_validate(response.json())
+        raise HTTPException(413, too_large) from None
+    except UploadRefused as exc:
+        raise HTTPException(exc.status, exc.detail) from None

@@ -3,14 +3,13 @@
 official `openai` SDK pointed at this gateway works unchanged."""
 
 import json
-import time
 
 import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from ..clients.orchestrator import OrchestratorClient
+from ..deps import Models
 from ..errors import json_safe
 from ..schemas import OpenAIErrorResponse
 
@@ -29,30 +28,11 @@ CHAT_REQUEST = {"requestBody": {"required": True, "content": {"application/json"
                    "messages": {"type": "array", "items": {"type": "object"}},
                    "stream": {"type": "boolean"}}}}}}}
 
-ROUTES_TTL_S = 10.0
-
 
 def openai_error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
     """Errors in the OpenAI shape, which the SDKs turn into their own exceptions."""
     return JSONResponse({"error": {"message": json_safe(message), "type": kind, "param": None, "code": code}},
                         status_code=status)
-
-
-async def model_routes(request: Request) -> dict[str, dict]:
-    """Served model name -> endpoint, from the orchestrator's deployments, cached for a few seconds."""
-    state = request.app.state
-    cached = getattr(state, "model_routes", None)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
-    deployments = await OrchestratorClient(state.http).deployments()
-    routes: dict[str, dict] = {}
-    for role, tiers in deployments.items():
-        for tier, endpoint in tiers.items():
-            entry = routes.setdefault(endpoint["model"], {**endpoint, "roles": [], "tiers": []})
-            entry["roles"] = sorted({*entry["roles"], role})
-            entry["tiers"] = sorted({*entry["tiers"], tier})
-    state.model_routes = (time.monotonic() + ROUTES_TTL_S, routes)
-    return routes
 
 
 def _card(name: str, endpoint: dict) -> dict:
@@ -61,15 +41,15 @@ def _card(name: str, endpoint: dict) -> dict:
 
 
 @router.get("/models", summary="Deployed models (OpenAI shape)", responses=UNAVAILABLE)
-async def list_models(request: Request) -> dict:
-    routes = await model_routes(request)
+async def list_models(models: Models) -> dict:
+    routes = await models.routes()
     return {"object": "list", "data": [_card(name, endpoint) for name, endpoint in routes.items()]}
 
 
 @router.get("/models/{model_id:path}", summary="One deployed model (OpenAI shape)",
             responses={**_documented(s404="No such model on this server"), **UNAVAILABLE})
-async def get_model(model_id: str, request: Request):
-    routes = await model_routes(request)
+async def get_model(model_id: str, models: Models):
+    routes = await models.routes()
     if model_id not in routes:
         return openai_error(404, f"The model '{model_id}' does not exist on this server", "model_not_found")
     return _card(model_id, routes[model_id])
@@ -79,7 +59,7 @@ async def get_model(model_id: str, request: Request):
              openapi_extra=CHAT_REQUEST, responses={
                  **_documented(s400="Not a JSON object with a `model` string, or refused by the model server",
                                s404="No such model on this server"), **UNAVAILABLE})
-async def chat_completions(request: Request) -> Response:
+async def chat_completions(request: Request, models: Models) -> Response:
     body = await request.body()  # capped by MAX_MODEL_REQUEST_MB before it gets here
     try:
         payload = json.loads(body)
@@ -87,20 +67,14 @@ async def chat_completions(request: Request) -> Response:
         return openai_error(400, "the body is not valid JSON", "invalid_json")
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), str):
         return openai_error(400, "the body must be a JSON object with a 'model' string", "invalid_request")
-    routes = await model_routes(request)
+    routes = await models.routes()
     endpoint = routes.get(payload["model"])
     if endpoint is None:
         names = ", ".join(routes) or "none"
         return openai_error(404, f"The model '{payload['model']}' does not exist on this server; "
                                  f"deployed: {names}", "model_not_found")
-    headers = {"content-type": "application/json"}
-    if endpoint.get("api_key"):
-        headers["authorization"] = f"Bearer {endpoint['api_key']}"
-    client: httpx.AsyncClient = request.app.state.models_http
-    upstream = client.build_request("POST", endpoint["base_url"].rstrip("/") + "/chat/completions",
-                                    content=body, headers=headers)
     try:
-        response = await client.send(upstream, stream=True)
+        response = await models.open_chat_completion(endpoint, body)
     except httpx.HTTPError:
         return openai_error(503, f"the model server for '{payload['model']}' could not be reached",
                             "model_unavailable", kind="server_error")

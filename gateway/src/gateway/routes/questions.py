@@ -7,7 +7,8 @@ from service_common.contracts import AskRequest
 from ..clients.orchestrator import TaskNotReady
 from ..deps import Orchestrator, Settings
 from ..schemas import AnswerResponse, ErrorResponse, QuestionRequest
-from .tasks import NOT_FOUND, UNAVAILABLE, UNREADABLE_BODY, parse_task_id, task_not_found
+from ..task_ids import parse_task_id, task_not_found
+from .tasks import NOT_FOUND, UNAVAILABLE, UNREADABLE_BODY
 
 router = APIRouter(tags=["tasks"])
 

@@ -2,9 +2,8 @@
 
 import re
 from typing import Annotated
-from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from service_common.contracts import MAX_OFFSET, TaskCreate
 from service_common.proxies import allowed_proxy, proxy_refusal
@@ -22,7 +21,8 @@ from ..schemas import (
     TaskListResponse,
     TaskResponse,
 )
-from ..security import identify_caller, presented_key
+from ..security import identify_request, presented_key
+from ..task_ids import parse_task_id, task_not_found
 
 router = APIRouter(tags=["tasks"])
 
@@ -31,18 +31,6 @@ UNAVAILABLE = {
 }
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "No such task"}}
 UNREADABLE_BODY = {400: {"model": ErrorResponse, "description": "The body could not be read as JSON (e.g. not UTF-8)"}}
-
-
-def task_not_found(task_id: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=f"Task {task_id} not found")
-
-
-def parse_task_id(task_id: str) -> UUID:
-    # Anything that is not a UUID cannot name a task, so it is "not found" rather than a 422.
-    try:
-        return UUID(task_id)
-    except ValueError:
-        raise task_not_found(task_id) from None
 
 
 @router.post(
@@ -104,19 +92,22 @@ TASK_PATH = re.compile(r"/tasks/([0-9A-Fa-f-]{32,36})")
 async def read_task(request: Request, task_id: str) -> Response:
     """GET /tasks/{task_id} as the route answers it, without FastAPI's parameter and dependency solving
     (service_common.fast_path): the same key and rate checks, the same answer."""
-    state = request.app.state
-    client = request.client.host if request.client else "unknown"
-    owner = identify_caller(state.api_keys, state.rate_limiter, presented_key(request), client)
-    return await task_answer(OrchestratorClient(state.http, owner), task_id)
+    owner = identify_request(request, presented_key(request))
+    return await task_answer(OrchestratorClient(request.app.state.http, owner), task_id)
+
+
+async def task_json(orchestrator: OrchestratorClient, task_id: str) -> bytes:
+    """The caller's task as the orchestrator wrote it; 404 when the caller has no such task."""
+    body = await orchestrator.get_task_json(parse_task_id(task_id))
+    if body is None:
+        raise task_not_found(task_id)
+    return body
 
 
 async def task_answer(orchestrator: OrchestratorClient, task_id: str) -> Response:
     """The orchestrator writes a task in the public shape (TaskRecord is TaskResponse, field for field), so
     its bytes are the answer: parsing and writing them again would only cost time on the polled path."""
-    body = await orchestrator.get_task_json(parse_task_id(task_id))
-    if body is None:
-        raise task_not_found(task_id)
-    return Response(body, media_type="application/json")
+    return Response(await task_json(orchestrator, task_id), media_type="application/json")
 
 
 @router.get("/tasks", response_model=TaskListResponse, summary="List all tasks", responses=UNAVAILABLE)

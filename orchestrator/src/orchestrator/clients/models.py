@@ -6,7 +6,7 @@ import time
 import httpx
 
 from service_common.errors import PermanentError, ServiceError, TransientError
-from service_common.http import request_json, with_retries
+from service_common.http import bearer_auth, request_json, with_retries
 
 from ..config import ModelEndpoint
 from ..metrics import MODEL_CALL_ERRORS, MODEL_CALL_SECONDS
@@ -22,7 +22,7 @@ class ModelClient:
         self._gates: dict[str, asyncio.Semaphore] = {}
 
     def _gate(self, endpoint: ModelEndpoint) -> asyncio.Semaphore:
-        key = f"{endpoint.base_url}|{endpoint.model}"
+        key = endpoint.server_key
         if key not in self._gates:
             self._gates[key] = asyncio.Semaphore(self._per_endpoint)
         return self._gates[key]
@@ -46,7 +46,7 @@ class ModelClient:
         """POST to `path` of the endpoint's server, within its bound, each attempt timed, retried on
         transient failures; `request` goes to httpx (json=, data=, files=…). Each attempt's time and
         failure are counted by endpoint (model name) and `role`."""
-        headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
+        headers = bearer_auth(endpoint.api_key)
         url = endpoint.base_url.rstrip("/") + path
 
         async def one_call():
@@ -73,11 +73,17 @@ class ModelClient:
         return await with_retries(one_call)
 
     async def list_models(self, endpoint: ModelEndpoint, timeout_s: float = 5.0) -> list[dict]:
-        headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
+        headers = bearer_auth(endpoint.api_key)
         response = await request_json(self._client, "GET", endpoint.base_url.rstrip("/") + "/models",
                                       "listing models failed", headers=headers, timeout=timeout_s)
         data = response.json().get("data", [])
         return data if isinstance(data, list) else []
+
+    async def model_card(self, endpoint: ModelEndpoint, timeout_s: float = 5.0) -> dict | None:
+        """The server's card (its /models entry) for the endpoint's model; None when it does not serve it.
+        Raises ServiceError when the server cannot be asked."""
+        cards = await self.list_models(endpoint, timeout_s)
+        return next((c for c in cards if isinstance(c, dict) and c.get("id") == endpoint.model), None)
 
 
 def _reason(error: ServiceError) -> str:

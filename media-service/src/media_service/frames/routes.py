@@ -1,0 +1,59 @@
+"""Routes for frames: extract a set (once per strategy, count and size), serve one of its JPEGs."""
+
+import asyncio
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request, Response
+
+from service_common.contracts import FramesRequest, FramesResult, FrameStrategy
+
+from ..deps import Frames, Store
+from ..errors import MediaError, media_not_found
+from ..routing import ERRORS, unless_caller_leaves
+from .decoding import UnreadableVideo
+from .frame_sets import frame_file
+
+router = APIRouter()
+
+
+@router.post("/media/{media_id}/frames", response_model=FramesResult, responses=ERRORS)
+async def create_frames(
+    media_id: str, body: FramesRequest, request: Request, store: Store, frame_sets: Frames
+) -> FramesResult:
+    try:
+        with store.using(media_id):
+            result = await unless_caller_leaves(request, frame_sets.frames_for(media_id, body))
+    except UnreadableVideo as error:
+        raise MediaError(f"frames failed: the video of {media_id} {error}") from None
+    if result is None:
+        raise media_not_found(media_id)
+    return result
+
+
+@router.get(
+    "/media/{media_id}/frames/{index}.jpg", responses={200: {"content": {"image/jpeg": {}}}, **ERRORS}
+)
+async def get_frame(
+    media_id: str,
+    index: int,
+    store: Store,
+    strategy: FrameStrategy | None = None,
+    max_frames: int | None = Query(default=None, ge=1),
+    max_side: int | None = Query(default=None, ge=64),
+) -> Response:
+    """A frame of the set the query names; what it leaves out is taken from the latest set asked for."""
+    # Read while counted as a use (a frame is small): a file streamed after the handler returned
+    # could be deleted half-way.
+    with store.using(media_id):
+        path = frame_file(store, media_id, index, strategy, max_frames, max_side)
+        image = await asyncio.to_thread(_read, path) if path else None
+    if image is None:
+        raise MediaError(f"frame {index} of media {media_id} not found", 404)
+    return Response(image, media_type="image/jpeg")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
