@@ -114,3 +114,13 @@ def test_urls_are_held_to_the_length_the_gateway_allows():
         checked_url(longest + "x", "download")
     assert raised.value.message == f"download failed: the URL is longer than {MAX_URL_LENGTH} characters"
     assert (raised.value.http_status, raised.value.retryable) == (422, False)
+
+
+def test_an_upload_url_names_its_upload_wherever_it_is_read():
+    from media_service.fetch.urls import checked_url
+    from service_common.contracts import upload_id
+
+    assert upload_id("upload://" + "a" * 32) == "a" * 32
+    assert upload_id("upload://" + "a" * 32 + "/") == "a" * 32
+    assert upload_id("https://example.com/upload://x") is None
+    assert checked_url("upload://" + "a" * 32, "download") == "upload://" + "a" * 32

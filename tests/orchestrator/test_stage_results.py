@@ -62,6 +62,13 @@ def test_checkpoints_of_every_stored_shape_read_back():
     assert ExtractedFrames.model_validate(json.loads(extracted.model_dump_json())) == extracted
 
 
+def test_a_checkpoint_that_does_not_read_leaves_only_its_stage_to_run_again():
+    damaged = {**OLD_CHECKPOINTS, "extracting_transcript": {"segments": "not a list"}}
+    checkpoints = Checkpoints.from_stored(damaged)
+    assert [s for s in STAGES if checkpoints.finished(s)] == [TaskStatus.DOWNLOADING, TaskStatus.EXTRACTING_FRAMES]
+    assert checkpoints.downloading == Checkpoints.from_stored(OLD_CHECKPOINTS).downloading
+
+
 def test_results_name_only_the_columns_a_stage_set():
     assert TaskResults(transcript=None, notes=["n"]).columns() == {"transcript": None, "notes": ["n"]}
     assert TaskResults().columns() == {}

@@ -26,6 +26,11 @@ MAX_URL_LENGTH = 2048
 MAX_OFFSET = 1_000_000_000
 
 
+def upload_id(url: str) -> str | None:
+    """The upload an upload://<upload_id> URL names (slashes around it dropped); None for any other URL."""
+    return url[len(UPLOAD_SCHEME):].strip("/") if url.startswith(UPLOAD_SCHEME) else None
+
+
 def format_timestamp(value: datetime) -> str:
     """UTC with seconds precision and no offset ("2025-10-26T12:00:00"), the seed's spelling.
 

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service_common.contracts import UPLOAD_SCHEME
+from service_common.contracts import UPLOAD_SCHEME, upload_id
 
 from .models import Task
 from .task_view import ACTIVE
@@ -13,8 +13,7 @@ def task_media_id(task: Task) -> str | None:
     """The stored media a task uses: its download's, or before that the upload it names."""
     if task.media_id:
         return task.media_id
-    url = task.youtube_url or ""
-    return url[len(UPLOAD_SCHEME):] if url.startswith(UPLOAD_SCHEME) else None
+    return upload_id(task.youtube_url or "")
 
 
 def any_task_uses(session: Session, media_id: str) -> bool:
@@ -33,4 +32,4 @@ def media_in_use(sessions: sessionmaker[Session]) -> set[str]:
     query = select(Task.media_id, Task.youtube_url).where(
         Task.status.in_(ACTIVE), Task.media_id.is_not(None) | Task.youtube_url.startswith(UPLOAD_SCHEME))
     with sessions() as session:
-        return {media_id or url[len(UPLOAD_SCHEME):] for media_id, url in session.execute(query)}
+        return {media_id or upload_id(url) for media_id, url in session.execute(query)}

@@ -5,9 +5,10 @@ are read back through these models, which also read every shape written before t
 checkpoint without its frame set's `request`, for one).
 """
 
+import logging
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from service_common.contracts import (
     Chapter,
@@ -20,6 +21,8 @@ from service_common.contracts import (
     TranscriptSource,
     VideoInfo,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ExtractedFrames(FramesResult):
@@ -98,7 +101,22 @@ class Checkpoints(BaseModel):
 
     @classmethod
     def from_stored(cls, stored: dict | None) -> "Checkpoints":
-        return cls.model_validate(stored or {})
+        """The checkpoints a task row holds. An entry that does not read as its stage's checkpoint (a shape
+        no version kept here wrote, or a damaged row) is left out, so its stage runs again, rather than
+        making the task impossible to claim."""
+        try:
+            return cls.model_validate(stored or {})
+        except ValidationError:
+            pass
+        readable = {}
+        for stage, entry in stored.items():
+            try:
+                cls.model_validate({stage: entry})
+            except ValidationError:
+                logger.warning("the %s checkpoint does not read as one; that stage runs again", stage)
+                continue
+            readable[stage] = entry
+        return cls.model_validate(readable)
 
     def finished(self, stage: TaskStatus) -> bool:
         return getattr(self, stage.value) is not None

@@ -8,7 +8,7 @@ import logging
 from functools import partial
 from pathlib import Path
 
-from service_common.contracts import UPLOAD_SCHEME, DownloadRequest, DownloadResult
+from service_common.contracts import DownloadRequest, DownloadResult, upload_id
 
 from ..config import MediaSettings
 from ..decode.decoder import Decoder
@@ -90,8 +90,8 @@ class Downloader:
         return bool(jobs)
 
     async def _download(self, request: DownloadRequest) -> DownloadResult:
-        if request.url.strip().startswith(UPLOAD_SCHEME):
-            done = self._uploaded(request.url.strip(), request.owner)
+        if (uploaded := upload_id(request.url.strip())) is not None:
+            done = self._uploaded(uploaded, request.owner)
             DOWNLOADS.labels("upload").inc()
             return done
         url = checked_url(request.url, "download")
@@ -106,13 +106,12 @@ class Downloader:
                 return done
             return await self._fetch(url, proxy, request.job_id)
 
-    def _uploaded(self, url: str, owner: str) -> DownloadResult:
+    def _uploaded(self, media_id: str, owner: str) -> DownloadResult:
         """An upload, for the key that sent it only: to any other it is not there (the same answer)."""
-        upload_id = url[len(UPLOAD_SCHEME) :].strip("/")
-        record = self.store.load_record(upload_id)
-        done = self.cached(upload_id) if record is not None and record.get("owner", "") == owner else None
+        record = self.store.load_record(media_id)
+        done = self.cached(media_id) if record is not None and record.get("owner", "") == owner else None
         if done is None:
-            raise MediaError(f"download failed: upload {upload_id[:64]} not found")
+            raise MediaError(f"download failed: upload {media_id[:64]} not found")
         return done
 
     def _on_event(self, job_id: str | None) -> OnEvent:

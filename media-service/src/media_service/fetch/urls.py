@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from service_common.contracts import MAX_URL_LENGTH, UPLOAD_SCHEME
+from service_common.contracts import MAX_URL_LENGTH, upload_id
 from service_common.proxies import allowed_proxy, proxy_refusal
 
 from ..config import MediaSettings
@@ -14,7 +14,7 @@ def checked_url(url: str, what: str) -> str:
     """The URL if the service may fetch it at all (http or https with a host), else a 422.
     An upload://<id> URL passes as it is: it names a stored file, nothing is fetched for it."""
     url = url.strip()
-    if url.startswith(UPLOAD_SCHEME) and MEDIA_ID.match(url[len(UPLOAD_SCHEME) :]):
+    if (named := upload_id(url)) is not None and MEDIA_ID.match(named):
         return url
     if len(url) > MAX_URL_LENGTH:
         raise MediaError(f"{what} failed: the URL is longer than {MAX_URL_LENGTH} characters")
