@@ -1,5 +1,6 @@
 """Frames through the HTTP API of a real media service process, from files served on 127.0.0.1."""
 
+import asyncio
 import subprocess
 
 import cv2
@@ -7,6 +8,8 @@ import httpx
 import numpy as np
 import pytest
 
+from orchestrator.clients.media import MediaClient
+from service_common.contracts import FramesRequest
 from tests.support.videos import FFMPEG
 
 from .conftest import media_service
@@ -72,6 +75,37 @@ def test_scenes_by_default_uniform_on_request_each_set_fetchable(frames_service,
     assert jpeg(base, media_id, 0, strategy="scenes", max_frames=8) is None  # max_side 100: not made
     assert jpeg(base, media_id, 0, strategy="scenes", max_frames=7, max_side=160) is None
     assert httpx.get(f"{base}/media/{media_id}/frames/0.jpg", params={"strategy": "best"}).status_code == 422
+
+
+def test_each_set_is_read_by_the_id_its_frames_call_returned(frames_service, origin, frames_site):
+    """Two tasks of one video ask for different sets: each reads its own by id, whichever was asked last."""
+    base, media_dir = frames_service
+    media_id = download(base, f"{origin.base}/slides.mp4").json()["media_id"]
+    small = frames(base, media_id, max_frames=3, strategy="uniform", max_side=64).json()
+    large = frames(base, media_id, max_frames=2, strategy="uniform", max_side=128).json()
+    assert small["frame_set"] and large["frame_set"] and small["frame_set"] != large["frame_set"]
+    assert frames(base, media_id, max_frames=3, strategy="uniform", max_side=64).json() == small
+
+    def of_set(frame_set: str, index: int) -> httpx.Response:
+        return httpx.get(f"{base}/media/{media_id}/frame-sets/{frame_set}/{index}.jpg", timeout=TIMEOUT)
+
+    image = of_set(small["frame_set"], 2)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert cv2.imdecode(np.frombuffer(image.content, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (36, 64)
+    assert of_set(large["frame_set"], 2).status_code == 404  # that set has two frames
+    for name in ("frames", "frames-uniform-3-64x", "..", "%2e%2e", "frames-uniform-3-64%2F..%2F..%2Fx"):
+        assert of_set(name, 0).status_code == 404, name
+    assert of_set(small["frame_set"], 0).status_code == 200
+
+    # The orchestrator's client reads a set by its id, and an older checkpoint's set by the request that made it.
+    async def through_the_client() -> tuple[bytes, bytes]:
+        async with httpx.AsyncClient() as http:
+            client = MediaClient(http, base)
+            return (await client.frame_image(media_id, 1, small["frame_set"]),
+                    await client.frame_image(media_id, 1, request=FramesRequest(max_frames=3, strategy="uniform",
+                                                                                max_side=64)))
+    by_id, by_request = asyncio.run(through_the_client())
+    assert by_id == by_request == of_set(small["frame_set"], 1).content
 
 
 def test_the_same_request_reuses_its_frames(frames_service, origin, frames_site):

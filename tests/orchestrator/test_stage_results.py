@@ -39,9 +39,12 @@ class RecordingFrames:
 
     def __init__(self):
         self.asked: list[tuple[str, int, FramesRequest | None]] = []
+        self.sets_named: list[str | None] = []
 
-    async def frame_image(self, media_id: str, index: int, request: FramesRequest | None = None) -> bytes:
+    async def frame_image(self, media_id: str, index: int, frame_set: str | None = None,
+                          request: FramesRequest | None = None) -> bytes:
         self.asked.append((media_id, index, request))
+        self.sets_named.append(frame_set)
         return b"\xff\xd8\xff\xd9"
 
 
@@ -104,6 +107,7 @@ def test_a_task_resumes_from_checkpoints_stored_in_the_old_shape(fs, sessions):
     assert sorted(frames.asked, key=lambda asked: asked[1]) == [
         ("m1", 0, FramesRequest(max_frames=2, strategy="uniform")),
         ("m1", 3, FramesRequest(max_frames=2, strategy="uniform"))]
+    assert frames.sets_named == [None, None]  # extracted before sets had ids: named by their request
     task = get_task(sessions, record.task_id)
     assert task.status == TaskStatus.COMPLETED and task.summary == ANSWER["summary"]
     assert [(f.index, f.timestamp) for f in task.frames] == [(0, 10.0), (3, 90.0)]

@@ -280,6 +280,9 @@ class FramesResult(BaseModel):
     frames: list[FrameRef]
     strategy: FrameStrategy = DEFAULT_FRAME_STRATEGY
     note: str | None = None  # e.g. why fewer frames than asked
+    # The set these frames belong to, which names them from then on:
+    # GET /media/{media_id}/frame-sets/{frame_set}/{index}.jpg. None from a media service that named none.
+    frame_set: str | None = None
 
 
 class TranscriptRequest(BaseModel):

@@ -173,12 +173,12 @@ async def delete_task(task_id: str, sessions: DatabaseSessions, answers: Answers
 async def get_frame_image(task_id: str, index: int, sessions: DatabaseSessions, media: Media,
                           owner: Owner = "") -> Response:
     """A frame the task analysed, from the media service; 404 before frames exist or once the media is gone."""
-    frame_set = await run_in_threadpool(partial(tasks.frame_set, owner=owner), sessions,
+    extracted = await run_in_threadpool(partial(tasks.extracted_frames, owner=owner), sessions,
                                         _checked_id(task_id))
-    if frame_set is None or index not in frame_set["indexes"]:
+    if extracted is None or index not in {frame.index for frame in extracted.frames}:
         raise HTTPException(404, f"Task {task_id} has no frame {index}")
     try:
-        jpeg = await media.frame_image(frame_set["media_id"], index, frame_set["request"])
+        jpeg = await media.frame_image(extracted.media_id, index, extracted.frame_set, extracted.request)
     except ServiceError as exc:
         status = 503 if exc.retryable else 404
         raise HTTPException(status, f"frame {index} of task {task_id} is not available: {exc.message}") from None

@@ -195,7 +195,8 @@ class Pipeline:
 
         async def describe(frame: FrameRef) -> str:
             nonlocal done
-            jpeg = await self.media.frame_image(extracted.media_id, frame.index, extracted.request)
+            jpeg = await self.media.frame_image(extracted.media_id, frame.index, extracted.frame_set,
+                                                extracted.request)
             analysis = await self.models.chat(endpoint, vision_messages(jpeg),
                                               f"vision model failed on frame {frame.index}", max_tokens=300,
                                               temperature=0, role="vision")

@@ -10,12 +10,13 @@ from sqlalchemy import Connection, Row, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service_common.contracts import FramesRequest, TaskCreate, TaskListItem, TaskPage, TaskRecord, TaskStatus
+from service_common.contracts import TaskCreate, TaskListItem, TaskPage, TaskRecord, TaskStatus
 
 from .clock import utcnow
 from .db import Sessions
 from .media_usage import any_task_uses, task_media_id
 from .models import Task, TaskEvent
+from .stage_results import Checkpoints, ExtractedFrames
 from .task_view import ACTIVE, ONE_TASK_VIEW, TASKS, to_record
 
 
@@ -156,16 +157,11 @@ def delete_task(sessions: sessionmaker[Session], task_id: str, *, owner: str = "
         return True, media_id
 
 
-def frame_set(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> dict | None:
-    """Which media and frame set a task's frames come from, once they were extracted."""
+def extracted_frames(sessions: sessionmaker[Session], task_id: str, *, owner: str = "") -> ExtractedFrames | None:
+    """The frames a task extracted, with the media and the frame set they come from; None before that."""
     with sessions() as session:
         checkpoints = session.scalar(select(Task.checkpoints).where(Task.id == task_id, Task.owner == owner))
-    extracted = (checkpoints or {}).get("extracting_frames")
-    if not extracted:
-        return None
-    request = FramesRequest.model_validate(extracted["request"]) if "request" in extracted else None
-    return {"media_id": extracted["media_id"], "request": request,
-            "indexes": {frame["index"] for frame in extracted["frames"]}}
+    return Checkpoints.from_stored(checkpoints).extracting_frames
 
 
 def count_active(sessions: sessionmaker[Session]) -> int:

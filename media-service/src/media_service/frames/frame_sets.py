@@ -4,11 +4,16 @@ The choice of frames is in selection.py, the decoding in decoding.py; both run i
 (decode/decoder.py).
 
 MEDIA_DIR/<media_id>/frames-<strategy>-<max_frames>-<max_side>/   0.jpg, 1.jpg, ..., frames.json
-MEDIA_DIR/<media_id>/frames.json   the set asked for last: what GET .../frames/{i}.jpg serves
+MEDIA_DIR/<media_id>/frames.json   the set asked for last: what GET .../frames/{i}.jpg serves when the
+                                   caller names no set (callers that keep the set's id never need it)
+
+A set's id is its folder's name: the frames call returns it, and the set's JPEGs are asked for by it, so
+that a task reads the set it extracted whatever other tasks of the same video asked for since.
 """
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 from service_common.contracts import DEFAULT_FRAME_STRATEGY, FramesRequest, FramesResult, FrameStrategy
@@ -21,6 +26,7 @@ from ..store.media_store import MediaStore
 from .selection import MAX_FRAMES
 
 FRAME_SET = "frames.json"
+SET_ID = re.compile(r"frames-[a-z_]+-[0-9]{1,4}-[0-9]{2,5}")
 
 
 def set_name(strategy: FrameStrategy, max_frames: int, max_side: int) -> str:
@@ -62,19 +68,29 @@ class FrameSets:
         async with self._locks.hold(f"{media_id}/{name}"):
             result = await asyncio.to_thread(_load, set_dir)
             if result is None:
-                result = await self._extract(video, request, max_side, set_dir)
+                result = await self._extract(video, request.strategy, max_frames, max_side, set_dir)
         latest = {"dir": name, "strategy": request.strategy, "max_frames": max_frames, "max_side": max_side}
         write_json_atomically(media_dir / FRAME_SET, latest)
-        return result
+        return result.model_copy(update={"frame_set": name})
 
-    async def _extract(self, video: Path, request: FramesRequest, max_side: int, set_dir: Path) -> FramesResult:
+    async def _extract(self, video: Path, strategy: FrameStrategy, max_frames: int, max_side: int,
+                       set_dir: Path) -> FramesResult:
         with self.store.scratch_dir() as work_dir:
-            with timed(FRAME_EXTRACTION_SECONDS, request.strategy):
-                result = await self.decoder.frames(video, request.strategy, request.max_frames, max_side, work_dir)
+            with timed(FRAME_EXTRACTION_SECONDS, strategy):
+                result = await self.decoder.frames(video, strategy, max_frames, max_side, work_dir)
             write_json_atomically(work_dir / FRAME_SET, result.model_dump(mode="json"))
             # Complete or absent, never half-written; a set another process finished first holds the same frames.
             move_into_place(work_dir, set_dir, FRAME_SET)
         return result
+
+
+def frame_in_set(store: MediaStore, media_id: str, frame_set: str, index: int) -> Path | None:
+    """A frame of the set with this id (as the frames call returned it); None for any other name."""
+    media_dir = store.media_dir(media_id)
+    if media_dir is None or index < 0 or not SET_ID.fullmatch(frame_set):
+        return None
+    path = media_dir / frame_set / f"{index}.jpg"
+    return path if path.is_file() else None
 
 
 def frame_file(

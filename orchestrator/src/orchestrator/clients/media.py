@@ -1,6 +1,7 @@
 """Calls to the media service: download, progress, frames, transcript, frame images, audio, clean-up."""
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 
@@ -40,12 +41,17 @@ class MediaClient:
             json=request.model_dump(), timeout=timeout_s))
         return FramesResult.model_validate(response.json())
 
-    async def frame_image(self, media_id: str, index: int, request: FramesRequest | None = None) -> bytes:
-        """One frame's JPEG; `request` names the frame set (the latest one when None)."""
-        params = {k: v for k, v in (request.model_dump() if request else {}).items() if v is not None}
+    async def frame_image(self, media_id: str, index: int, frame_set: str | None = None,
+                          request: FramesRequest | None = None) -> bytes:
+        """One frame's JPEG, of the set with the id `frame_set`; frames extracted before sets had ids name
+        theirs by the `request` that made it (or, before that, by nothing: the media's latest set)."""
+        if frame_set is not None:
+            url, params = f"{self._base}/media/{media_id}/frame-sets/{quote(frame_set, safe='')}/{index}.jpg", {}
+        else:
+            url = f"{self._base}/media/{media_id}/frames/{index}.jpg"
+            params = {k: v for k, v in (request.model_dump() if request else {}).items() if v is not None}
         response = await with_retries(lambda: request_json(
-            self._client, "GET", f"{self._base}/media/{media_id}/frames/{index}.jpg", "reading a frame failed",
-            params=params, timeout=60))
+            self._client, "GET", url, "reading a frame failed", params=params, timeout=60))
         return response.content
 
     async def transcript(self, media_id: str, request: TranscriptRequest, timeout_s: float) -> TranscriptResult:
