@@ -13,11 +13,15 @@ from .clients.models import ModelsClient
 from .clients.orchestrator import OrchestratorClient
 from .config import GatewaySettings
 from .live_progress import TaskFeeds
-from .security import Caller
+from .security import ApiKeys, Caller
 
 
 async def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
+
+
+async def get_api_keys(request: Request) -> ApiKeys:
+    return request.app.state.api_keys
 
 
 async def get_orchestrator(request: Request, owner: Caller) -> OrchestratorClient:
@@ -59,3 +63,4 @@ Feeds = Annotated[TaskFeeds, Depends(get_task_feeds)]
 Media = Annotated[MediaClient, Depends(get_media)]
 Models = Annotated[ModelsClient, Depends(get_models)]
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
+Keys = Annotated[ApiKeys, Depends(get_api_keys)]

@@ -12,6 +12,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from service_common.metrics import exposition
 
+from ..deps import Keys, Settings
 from ..security import ApiRefusal
 
 router = APIRouter(include_in_schema=False)
@@ -22,11 +23,10 @@ def _same(presented: str, token: str) -> bool:
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    state = request.app.state
-    token = state.settings.metrics_token
+async def metrics(request: Request, settings: Settings, api_keys: Keys) -> Response:
+    token = settings.metrics_token
     if token is None:
-        if state.api_keys.enabled:
+        if api_keys.enabled:
             raise HTTPException(404, "Not Found")
     else:
         scheme, presented = get_authorization_scheme_param(request.headers.get("authorization"))
