@@ -161,7 +161,10 @@ def extracted_frames(sessions: sessionmaker[Session], task_id: str, *, owner: st
     """The frames a task extracted, with the media and the frame set they come from; None before that."""
     with sessions() as session:
         checkpoints = session.scalar(select(Task.checkpoints).where(Task.id == task_id, Task.owner == owner))
-    return Checkpoints.from_stored(checkpoints).extracting_frames
+    # Only the frames entry is read: each frame image asks, and the transcript's entry can be large.
+    stage = TaskStatus.EXTRACTING_FRAMES.value
+    return Checkpoints.from_stored({stage: checkpoints[stage]} if checkpoints and stage in checkpoints
+                                   else None).extracting_frames
 
 
 def count_active(sessions: sessionmaker[Session]) -> int:
